@@ -1,0 +1,1 @@
+"""Hydra config groups of pinn-fit, installed as the package `pinn_cli.conf`."""

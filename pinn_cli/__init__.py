@@ -1,0 +1,1 @@
+"""pinn-fit: recover unknown PDE coefficients from data with inverse PINNs."""

@@ -1,0 +1,145 @@
+"""One run: config → data + problem + network → trainer → run folder."""
+import logging
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_method
+from omegaconf import DictConfig, OmegaConf
+
+from pinn_cli.collocation import sample_box
+from pinn_cli.console import Reporter
+from pinn_cli.errors import DivergedError, PinnFitError
+from pinn_cli.losses import Losses, Unknowns
+from pinn_cli.record import RunRecorder, plot_run
+from pinn_cli.train import Trainer
+
+log = logging.getLogger("pinn-fit")
+
+
+def _setup_torch(cfg):
+    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    if cfg.precision not in dtypes:
+        raise PinnFitError(f"precision={cfg.precision!r}: choose float32 or float64")
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise PinnFitError(f"device={cfg.device} but torch sees no CUDA device; use device=cpu")
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    torch.set_default_dtype(dtypes[cfg.precision])
+    torch.manual_seed(cfg.seed)
+    return torch.device(cfg.device)
+
+
+def call(node: DictConfig, **kwargs):
+    """Call a config node's `_target_` with its other keys (plain containers) and `kwargs`."""
+    args = OmegaConf.to_container(node, resolve=True)
+    return get_method(args.pop("_target_"))(**args, **kwargs)
+
+
+def build(cfg: DictConfig, device):
+    """The run's parts, from the composed config."""
+    problem = call(cfg.pde)
+    obs = call(cfg.data, inputs=problem.inputs, outputs=problem.outputs,
+               unknowns=[u.name for u in problem.unknowns], domain=problem.domain)
+    shift = np.zeros(len(problem.outputs))
+    scale = np.ones(len(problem.outputs))
+    for j, f in enumerate(obs.fields):
+        i = problem.outputs.index(f)
+        shift[i], scale[i] = obs.y[:, j].mean(), max(obs.y[:, j].std(), 1e-12)
+    domain = [problem.domain[k] for k in problem.inputs]
+    net = call(cfg.arch, domain=domain, out_shift=shift.tolist(),
+               out_scale=scale.tolist()).to(device)
+    col = cfg.collocation
+    if col.n_points < 0 or col.n_condition_points < 1:
+        raise PinnFitError("collocation.n_points must be >= 0 and n_condition_points >= 1")
+    tensor = lambda a: torch.as_tensor(a, dtype=torch.get_default_dtype(), device=device)
+    obs_x = tensor(obs.x)
+    colloc = [sample_box(problem.domain, col.n_points, col.sampler, cfg.seed)] if col.n_points else []
+    if col.include_observations:
+        colloc.append(obs_x.cpu())
+    if not colloc:
+        raise PinnFitError("no residual points: set collocation.n_points > 0 or "
+                           "collocation.include_observations=true")
+    cond_x = [tensor(sample_box(problem.domain, col.n_condition_points, col.sampler,
+                                cfg.seed + 1 + i, at)) for i, (_, at) in enumerate(problem.conditions)]
+    losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x)
+    unknowns = Unknowns(problem).to(device)
+    return problem, obs, net, losses, unknowns
+
+
+def fit(cfg: DictConfig):
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    if (run_dir / "summary.json").exists():
+        raise PinnFitError(f"{run_dir} already holds a run; pinn-fit never overwrites one. Start "
+                           "a new run (or pass hydra.run.dir=NEW_FOLDER)")
+    device = _setup_torch(cfg)
+    problem, obs, net, losses, unknowns = build(cfg, device)
+    truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
+    weighting = call(cfg.weighting)
+    phases = call(cfg.schedule).phases
+    log.info("%s: %d observations of %s from %s (noise %g), %d residual points, unknowns %s",
+             problem.name, len(obs.x), ",".join(obs.fields), obs.file, cfg.data.noise,
+             len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
+                                             for u in problem.unknowns))
+    recorder = RunRecorder(run_dir, list(truth), list(losses.kinds))
+    reporter = Reporter(phases)
+    base = {"pde": problem.name, "data_file": obs.file, "run_dir": str(run_dir),
+            "torch": torch.__version__, "device": str(device), "host": platform.node()}
+
+    def summary(status, steps, wall, **extra):
+        row = trainer.last_row
+        est = row.unknowns if row else {u.name: u.guess for u in problem.unknowns}
+        unknown_report = {}
+        for u in problem.unknowns:
+            t = truth[u.name]
+            unknown_report[u.name] = {
+                "estimate": est[u.name], "truth": t, "guess": u.guess,
+                "rel_error": abs(est[u.name] - t) / abs(t) if t not in (None, 0) else None}
+        recorder.summary({"status": status, "wall_seconds": round(wall, 3), "steps": steps,
+                          "unknowns": unknown_report,
+                          "final_losses": row.losses if row else None,
+                          "lambdas": dict(weighting.lambdas), **extra, **base})
+        return unknown_report
+
+    def checkpoint(phase, step):
+        recorder.checkpoint({"net": net.state_dict(), "unknowns": unknowns.state_dict(),
+                             "lambdas": dict(weighting.lambdas), "phase": phase, "step": step,
+                             "config": OmegaConf.to_container(cfg, resolve=True)})
+
+    def on_row(row):
+        recorder.row(row)
+        reporter.row(row)
+
+    trainer = Trainer(net, unknowns, losses, weighting, phases, on_row, reporter.progress_step,
+                      cfg.log_every, checkpoint)
+    t0 = time.perf_counter()
+    summary("running", {}, 0.0)
+    try:
+        outcome = trainer.run()
+    except DivergedError as err:
+        reporter.close()
+        recorder.close()
+        summary("diverged", {}, time.perf_counter() - t0, error=str(err))
+        _plots(cfg, run_dir, truth)
+        raise
+    finally:
+        reporter.close()
+        recorder.close()
+    report = summary(outcome.status, outcome.steps, time.perf_counter() - t0)
+    _plots(cfg, run_dir, truth)
+    for name, r in report.items():
+        err = f", truth {r['truth']:.6g}, error {100 * r['rel_error']:.3f} %" \
+            if r["rel_error"] is not None else ""
+        log.info("%s = %.6g%s", name, r["estimate"], err)
+    log.info("%s in %.1f s: %s", outcome.status, time.perf_counter() - t0, run_dir)
+    if outcome.status == "interrupted":
+        raise KeyboardInterrupt
+    return report
+
+
+def _plots(cfg, run_dir, truth):
+    if cfg.plots:
+        plot_run(run_dir, truth)

@@ -1,0 +1,214 @@
+"""Declarative inverse problems: the `pde` config group.
+
+A problem declares its independent variables (inputs) with their domain, its fields (outputs),
+its unknown coefficients, and equations as strings such as ``u_t + lambda1*u*u_x - nu*u_xx``.
+Sympy parses each string; a symbol ``<field>_<inputs>`` is a partial derivative (``u_xt`` is
+∂²u/∂x∂t), so the derivatives each residual needs are inferred from the equations. A residual
+may instead be a Python callable, ``{_target_: pkg.module.fn, needs: [u_t, u_xx]}``, called as
+``fn(values, params)`` with dicts of tensors.
+"""
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Tuple
+
+import sympy
+import torch
+from hydra.utils import get_method
+from omegaconf import OmegaConf
+from sympy.parsing.sympy_parser import parse_expr
+
+from pinn_cli.errors import PinnFitError
+
+_FUNCTIONS = {
+    sympy.sin: torch.sin, sympy.cos: torch.cos, sympy.tan: torch.tan, sympy.exp: torch.exp,
+    sympy.log: torch.log, sympy.tanh: torch.tanh, sympy.sinh: torch.sinh,
+    sympy.cosh: torch.cosh, sympy.Abs: torch.abs, sympy.sign: torch.sign,
+}
+_TORCH_NAMESPACE = {f.__name__: t for f, t in _FUNCTIONS.items()} | {"sqrt": torch.sqrt}
+
+# A derivative: (field, sorted tuple of input indices), e.g. ("u", (0, 0)) is u_xx for inputs (x, t).
+Derivative = Tuple[str, Tuple[int, ...]]
+
+
+@dataclass
+class Unknown:
+    """An unknown coefficient k, trained through a raw value θ (see config.Transform)."""
+
+    name: str
+    guess: float
+    truth: float | None = None
+    transform: str = "identity"
+    scale: float = 1.0
+    bounds: Tuple[float, float] | None = None
+
+    def __post_init__(self):
+        if self.transform == "log" and self.guess <= 0:
+            raise PinnFitError(f"unknown '{self.name}': transform log needs a positive guess, got "
+                               f"{self.guess}; set pde.unknowns.{self.name}.guess to a value > 0")
+        if self.bounds is not None:
+            lo, hi = self.bounds
+            if not lo <= self.guess <= hi:
+                raise PinnFitError(f"unknown '{self.name}': guess {self.guess} lies outside its "
+                                   f"bounds [{lo}, {hi}]; change the guess or the bounds")
+
+    def to_raw(self, value: float) -> float:
+        if self.transform == "log":
+            return math.log(value / self.scale)
+        return value / self.scale if self.transform == "scaled" else value
+
+    def to_physical(self, raw: torch.Tensor) -> torch.Tensor:
+        if self.transform == "log":
+            return self.scale * torch.exp(raw)
+        return self.scale * raw if self.transform == "scaled" else raw
+
+
+@dataclass
+class Equation:
+    """One residual or condition: a callable on named tensors and the derivatives it needs."""
+
+    name: str
+    text: str
+    fn: Callable[[Dict[str, torch.Tensor], Dict[str, torch.Tensor]], torch.Tensor]
+    needs: List[Derivative]
+
+
+class Problem:
+    """An inverse problem: domain, fields, unknowns, residual equations and conditions."""
+
+    def __init__(self, name, inputs, outputs, unknowns, residuals, constants=None,
+                 conditions=None):
+        self.name = name
+        self.inputs = list(inputs)
+        self.domain = {k: (float(v[0]), float(v[1])) for k, v in inputs.items()}
+        for k, (lo, hi) in self.domain.items():
+            if not hi > lo:
+                raise PinnFitError(f"pde.inputs.{k}: domain [{lo}, {hi}] is empty; give [lo, hi] "
+                                   "with hi > lo")
+        self.outputs = list(outputs)
+        self.constants = dict(constants or {})
+        self.unknowns = [Unknown(name=k, **_plain(v)) for k, v in unknowns.items()]
+        if not self.unknowns:
+            raise PinnFitError("pde.unknowns is empty: an inverse problem needs at least one "
+                               "unknown coefficient")
+        self.residuals = [self._equation(k, v, f"pde.residuals.{k}")
+                          for k, v in _plain(residuals).items()]
+        self.conditions = []
+        for k, c in _plain(conditions or {}).items():
+            bad = set(c["at"]) - set(self.inputs)
+            if bad:
+                raise PinnFitError(f"pde.conditions.{k}.at names {sorted(bad)}, which are not "
+                                   f"inputs; inputs are {self.inputs}")
+            self.conditions.append((self._equation(k, c["equation"], f"pde.conditions.{k}"),
+                                    {a: float(v) for a, v in c["at"].items()}))
+
+    # --- parsing -------------------------------------------------------------------------
+    def derivative_symbol(self, name: str) -> Derivative | None:
+        """'u_xt' -> ('u', (i_x, i_t)); None if the name is not a derivative of a field."""
+        field, sep, suffix = name.partition("_")
+        if not sep or field not in self.outputs or not suffix:
+            return None
+        idx, rest = [], suffix
+        while rest:
+            match = next((v for v in sorted(self.inputs, key=len, reverse=True)
+                          if rest.startswith(v)), None)
+            if match is None:
+                return None
+            idx.append(self.inputs.index(match))
+            rest = rest[len(match):]
+        return field, tuple(sorted(idx))
+
+    def derivative_name(self, d: Derivative) -> str:
+        field, idx = d
+        return field + ("_" + "".join(self.inputs[i] for i in idx) if idx else "")
+
+    def _equation(self, name, spec, where) -> Equation:
+        if isinstance(spec, dict):
+            return self._python_equation(name, spec, where)
+        if not isinstance(spec, str):
+            raise PinnFitError(f"{where}: expected an equation string, got {spec!r}")
+        params = [u.name for u in self.unknowns]
+        declared = self.inputs + self.outputs + params + list(self.constants)
+        local = {s: sympy.Symbol(s) for s in declared}
+        # Derivative symbols are created on demand: any name <field>_<inputs>.
+        if "=" in spec.replace("==", ""):
+            lhs, _, rhs = spec.partition("=")
+            raise PinnFitError(f"{where}: {spec!r} is an equation with '='; write the residual "
+                               f"that should vanish instead: '{lhs.strip()} - ({rhs.strip()})'")
+        try:
+            expr = parse_expr(spec, local_dict=local, evaluate=True)
+        except Exception as err:  # sympy raises many types on bad syntax
+            raise PinnFitError(f"{where}: cannot parse equation {spec!r} ({type(err).__name__}: "
+                               f"{err}); write it like 'u_t - k*u_xx', with every name declared") from None
+        if not isinstance(expr, sympy.Expr):
+            raise PinnFitError(f"{where}: {spec!r} is not an expression; write the residual "
+                               "that should vanish, e.g. 'u_t - k*u_xx'")
+        for f in expr.atoms(sympy.Function):
+            if type(f) not in _FUNCTIONS and f.func is not sympy.sqrt:
+                raise PinnFitError(f"{where}: function '{f.func}' in {spec!r} is not supported "
+                                   f"(use {', '.join(_TORCH_NAMESPACE)}), or it is an undeclared "
+                                   "symbol: declare it under pde.unknowns or pde.constants")
+        needs, symbols = [], []
+        for sym in sorted(expr.free_symbols, key=lambda s: s.name):
+            symbols.append(sym)
+            if sym.name in declared:
+                if sym.name in self.outputs:
+                    needs.append((sym.name, ()))
+                continue
+            d = self.derivative_symbol(sym.name)
+            if d is None:
+                raise PinnFitError(
+                    f"{where}: symbol '{sym.name}' in {spec!r} is not declared. Declared: inputs "
+                    f"{self.inputs}, fields {self.outputs}, unknowns {params}, constants "
+                    f"{list(self.constants)}; derivatives are written <field>_<inputs> like "
+                    f"{self.outputs[0]}_{self.inputs[0]}. Fix the equation or declare the symbol.")
+            needs.append(d)
+        if not any(s.name not in params and s.name not in self.constants for s in symbols):
+            raise PinnFitError(f"{where}: {spec!r} involves no field or input")
+        args = [s.name for s in symbols]
+        compiled = sympy.lambdify([sympy.Symbol(a) for a in args], expr,
+                                  modules=[_TORCH_NAMESPACE, "math"])
+        consts = self.constants
+
+        def fn(values, params, _args=args, _f=compiled):
+            scope = values | params | consts
+            return _f(*(scope[a] for a in _args))
+
+        return Equation(name, spec, fn, needs)
+
+    def _python_equation(self, name, spec, where) -> Equation:
+        if "_target_" not in spec:
+            raise PinnFitError(f"{where}: a residual is an equation string or a mapping "
+                               "{_target_: module.function, needs: [u_t, ...]}")
+        try:
+            fn = get_method(spec["_target_"])
+        except Exception as err:
+            raise PinnFitError(f"{where}: cannot import {spec['_target_']!r} ({err})") from None
+        needs = []
+        for n in spec.get("needs", []):
+            d = (n, ()) if n in self.outputs else self.derivative_symbol(n)
+            if d is None:
+                raise PinnFitError(f"{where}.needs: '{n}' is not a field or a derivative "
+                                   f"<field>_<inputs> of fields {self.outputs}")
+            needs.append(d)
+        return Equation(name, spec["_target_"], fn, needs)
+
+    # --- evaluation ----------------------------------------------------------------------
+    def needs(self, equations) -> List[Derivative]:
+        """Every derivative the given equations use, fields included, without repeats."""
+        return sorted({d for eq in equations for d in eq.needs} |
+                      {(f, ()) for f in self.outputs}, key=lambda d: (len(d[1]), d))
+
+    def evaluate(self, equations, values: Dict[str, torch.Tensor], params) -> Dict[str, torch.Tensor]:
+        """Each equation's pointwise residual; `values` maps input, field and derivative names
+        (u, u_x, ...) to tensors of shape (N,)."""
+        out = {}
+        for eq in equations:
+            r = eq.fn(values, params)
+            if not torch.is_tensor(r) or r.shape != next(iter(values.values())).shape:
+                r = torch.as_tensor(r) + torch.zeros_like(next(iter(values.values())))
+            out[eq.name] = r
+        return out
+
+
+def _plain(node):
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node

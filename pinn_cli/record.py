@@ -1,0 +1,157 @@
+"""The run folder: CSV logs, summary.json, checkpoint.pt and plots.
+
+Columns (one row per logged step; `step` counts optimiser updates over all phases):
+- params.csv: step, phase, elapsed_s, <unknown>..., then `dL:<term>/d<unknown>` = ∂L_term/∂k
+  for every loss term and unknown (physical units).
+- losses.csv: step, phase, elapsed_s, total (weighted), then each term's unweighted loss.
+- grad_norms.csv: step, phase, then for each term `max:<term>`, `mean:<term>` (max and mean of
+  |∇θ L_term| over the network weights θ) and `lambda:<term>` (its current weight λ).
+"""
+import csv
+import json
+import math
+import os
+from pathlib import Path
+from typing import Dict, List
+
+import torch
+
+from pinn_cli.train import Row
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename: never a half file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class RunRecorder:
+    def __init__(self, run_dir: Path, unknowns: List[str], terms: List[str]):
+        self.dir = Path(run_dir)
+        self.unknowns, self.terms = unknowns, terms
+        heads = {
+            "params.csv": ["step", "phase", "elapsed_s", *unknowns,
+                           *(f"dL:{t}/d{k}" for t in terms for k in unknowns)],
+            "losses.csv": ["step", "phase", "elapsed_s", "total", *terms],
+            "grad_norms.csv": ["step", "phase", *(f"{s}:{t}" for t in terms
+                                                  for s in ("max", "mean", "lambda"))],
+        }
+        self.files = {name: open(self.dir / name, "w", newline="") for name in heads}
+        self.writers = {name: csv.writer(f) for name, f in self.files.items()}
+        for name, head in heads.items():
+            self.writers[name].writerow(head)
+
+    def row(self, r: Row) -> None:
+        base = [r.step, r.phase, f"{r.elapsed:.3f}"]
+        self.writers["params.csv"].writerow(
+            base + [_g(r.unknowns[k]) for k in self.unknowns]
+            + [_g(r.dL_dk[t][k]) for t in self.terms for k in self.unknowns])
+        self.writers["losses.csv"].writerow(base + [_g(r.total)] + [_g(r.losses[t]) for t in self.terms])
+        self.writers["grad_norms.csv"].writerow(
+            base[:2] + [_g(v) for t in self.terms
+                        for v in (r.grad_max[t], r.grad_mean[t], r.lambdas[t])])
+        for f in self.files.values():
+            f.flush()
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+    def summary(self, data: Dict) -> None:
+        atomic_write(self.dir / "summary.json",
+                     lambda p: p.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n"))
+
+    def checkpoint(self, state: Dict) -> None:
+        atomic_write(self.dir / "checkpoint.pt", lambda p: torch.save(state, p))
+
+
+def _g(v: float) -> str:
+    return repr(float(v)) if math.isfinite(v) else str(float(v))
+
+
+def read_csv(path: Path) -> Dict[str, list]:
+    """Columns of a run-folder CSV; numeric columns as floats."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    cols = {k: [r[k] for r in rows] for k in (rows[0] if rows else [])}
+    for k, v in cols.items():
+        if k != "phase":
+            cols[k] = [float(x) for x in v]
+    return cols
+
+
+def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
+    """params.png, losses.png and grad_norms.png from the run's CSV files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    params, losses, grads = (read_csv(run_dir / n) for n in
+                             ("params.csv", "losses.csv", "grad_norms.csv"))
+    if not params:
+        return
+    phases = _phase_starts(params)
+
+    names = list(truth)
+    fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.6 * len(names)), squeeze=False)
+    for ax, k in zip(axes[:, 0], names):
+        ax.plot(params["step"], params[k], label="estimate")
+        if truth[k] is not None:
+            ax.axhline(truth[k], color="k", ls="--", lw=1, label="truth")
+        ax.set_ylabel(k)
+        _mark(ax, phases)
+        ax.legend(loc="best", fontsize=8)
+    axes[-1, 0].set_xlabel("step")
+    _save(fig, run_dir / "params.png")
+
+    terms = [c for c in losses if c not in ("step", "phase", "elapsed_s")]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for t in terms:
+        ax.semilogy(losses["step"], [max(v, 1e-300) for v in losses[t]], label=t)
+    _mark(ax, phases)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    _save(fig, run_dir / "losses.png")
+
+    terms = [c.split(":", 1)[1] for c in grads if c.startswith("max:")]
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    for t in terms:
+        line, = a1.semilogy(grads["step"], [max(v, 1e-300) for v in grads[f"max:{t}"]],
+                            label=f"max |∇θ L_{t}|")
+        a1.semilogy(grads["step"], [max(v, 1e-300) for v in grads[f"mean:{t}"]], ls=":",
+                    color=line.get_color(), label=f"mean |∇θ L_{t}|")
+        a2.semilogy(grads["step"], grads[f"lambda:{t}"], label=f"λ {t}")
+    for a in (a1, a2):
+        _mark(a, phases)
+        a.legend(fontsize=7)
+    a2.set_xlabel("step")
+    _save(fig, run_dir / "grad_norms.png")
+
+
+def _phase_starts(cols):
+    starts, prev = [], None
+    for step, phase in zip(cols["step"], cols["phase"]):
+        if phase != prev:
+            starts.append((step, phase))
+            prev = phase
+    return starts
+
+
+def _mark(ax, phases):
+    for step, name in phases[1:]:
+        ax.axvline(step, color="grey", lw=0.8, alpha=0.6)
+    for step, name in phases:
+        ax.annotate(name, (step, 1), xycoords=("data", "axes fraction"), fontsize=7,
+                    va="top", color="grey")
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
