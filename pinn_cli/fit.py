@@ -35,7 +35,7 @@ def _setup_torch(cfg):
 
 def call(node: DictConfig, **kwargs):
     """Call a config node's `_target_` with its other keys (plain containers) and `kwargs`."""
-    args = OmegaConf.to_container(node, resolve=True)
+    args = OmegaConf.to_container(node, resolve=True, enum_to_str=True)
     return get_method(args.pop("_target_"))(**args, **kwargs)
 
 

@@ -64,8 +64,7 @@ class Trainer:
             flat, dk = self._gradients(terms, params)
         self.logged = self.step
         row = Row(self.step, phase.name, time.perf_counter() - self.t0,
-                  {k: float(v) for k, v in params.items()},
-                  {k: float(v) for k, v in terms.items()}, float(total),
+                  _floats(params), _floats(terms), float(total),
                   {k: float(g.abs().max()) for k, g in flat.items()},
                   {k: float(g.abs().mean()) for k, g in flat.items()},
                   dict(self.weighting.lambdas), dk)
@@ -101,7 +100,7 @@ class Trainer:
                 if self.weighting.wants_gradients(self.step):
                     self.weighting.update(flat)
             total = self._weighted(terms)
-            value = total.item()
+            value = total.detach().item()
             self._check(phase, terms, value, params)
             if self._log_due():
                 self._row(phase, terms, params, value, flat, dk)
@@ -115,7 +114,7 @@ class Trainer:
                 d.step()
             self.unknowns.project()
             self.step += 1
-            self.on_progress(phase, i + 1, value, params)
+            self.on_progress(phase, i + 1, value, _floats(params))
         return n
 
     def _lbfgs(self, phase, n):
@@ -136,7 +135,7 @@ class Trainer:
                 return i
             params = self.unknowns.physical()
             terms = self.losses(self.net, params)
-            total = float(self._weighted(terms))
+            total = self._weighted(terms).detach().item()
             self._check(phase, terms, total, params)
             if self._log_due():
                 self._row(phase, terms, params, total)
@@ -147,7 +146,7 @@ class Trainer:
             opt.step(closure)
             self.unknowns.project()
             self.step += 1
-            self.on_progress(phase, i + 1, total, params)
+            self.on_progress(phase, i + 1, total, _floats(params))
         return n
 
     def run(self) -> Outcome:
@@ -170,7 +169,7 @@ class Trainer:
                 if self.step != self.logged:  # the state after the phase's last update
                     params = self.unknowns.physical()
                     terms = self.losses(self.net, params)
-                    total = float(self._weighted(terms))
+                    total = self._weighted(terms).detach().item()
                     self._check(phase, terms, total, params)
                     self._row(phase, terms, params, total)
                 self.on_phase_end(phase.name, self.step)
@@ -181,3 +180,7 @@ class Trainer:
             for s, h in handlers.items():
                 signal.signal(s, h)
         return outcome
+
+
+def _floats(tensors: Dict[str, torch.Tensor]) -> Dict[str, float]:
+    return {k: v.detach().item() for k, v in tensors.items()}

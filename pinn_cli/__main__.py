@@ -1,0 +1,3 @@
+from pinn_cli.app import main
+
+main()

@@ -1,0 +1,54 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+# A short schedule that still recovers heat1d's k (about 10 s on 2 cores).
+QUICK = ["schedule.pretrain_steps=200", "schedule.identify_steps=800", "arch.depth=3",
+         "arch.width=20", "collocation.n_points=500", "data.n_obs=300", "plots=false"]
+
+
+def run_cli(args, cwd, env=None, timeout=600):
+    """Run `pinn-fit ARGS` in `cwd` as a user would; returns the CompletedProcess."""
+    full_env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    full_env |= {"PYTHONUNBUFFERED": "1"} | (env or {})
+    return subprocess.run([sys.executable, "-m", "pinn_cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_dirs(root: Path):
+    return sorted(p.parent.parent for p in Path(root).rglob(".hydra/config.yaml"))
+
+
+def summary(run_dir: Path):
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+@pytest.fixture
+def grid_file(tmp_path):
+    """A small heat-equation grid file: x (21,), t (11,), usol (21, 11), truth k = 0.1."""
+    from pinn_cli.solvers import heat1d_series
+
+    def make(name="grid.h5", axes=True, transpose=False, **mutate):
+        x, t = np.linspace(0, 1, 21), np.linspace(0, 0.5, 11)
+        u = heat1d_series(x, t, 0.1)
+        path = tmp_path / name
+        with h5py.File(path, "w") as f:
+            f["x"], f["t"] = x, t
+            f["usol"] = u.T if transpose else u
+            if axes:
+                f["usol"].attrs["axes"] = ["t", "x"] if transpose else ["x", "t"]
+            f.attrs["k"] = 0.1
+            for k, v in mutate.items():
+                del f[k]
+                f[k] = v
+        return path
+
+    return make

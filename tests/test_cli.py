@@ -1,0 +1,134 @@
+"""End-to-end runs of the `pinn-fit` command in a temporary folder."""
+import csv
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import QUICK, REPO, run_cli, run_dirs, summary
+
+
+def _header(path):
+    with open(path, newline="") as f:
+        return next(csv.reader(f))
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_default_problem_run_writes_documented_folder(tmp_path):
+    r = run_cli(QUICK + ["plots=true"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    (run,) = run_dirs(tmp_path / "outputs")
+    assert run.parent.parent.name == "outputs"  # outputs/<date>/<time>
+    for name in ("params.csv", "losses.csv", "grad_norms.csv", "summary.json", "checkpoint.pt",
+                 "params.png", "losses.png", "grad_norms.png", ".hydra/config.yaml",
+                 ".hydra/overrides.yaml", "pinn-fit.log"):
+        assert (run / name).is_file(), name
+    terms = ["data", "heat", "left", "right"]
+    assert _header(run / "params.csv") == ["step", "phase", "elapsed_s", "k"] + \
+        [f"dL:{t}/dk" for t in terms]
+    assert _header(run / "losses.csv") == ["step", "phase", "elapsed_s", "total"] + terms
+    assert _header(run / "grad_norms.csv") == ["step", "phase"] + \
+        [f"{s}:{t}" for t in terms for s in ("max", "mean", "lambda")]
+    rows = _rows(run / "params.csv")
+    assert rows[0]["step"] == "0" and rows[-1]["step"] == "1000"
+    assert [r["phase"] for r in rows].count("pretrain") >= 2
+    assert {r["phase"] for r in rows} == {"pretrain", "identify"}
+    assert all(float(r["k"]) == 0.5 for r in rows if r["phase"] == "pretrain")
+    assert float(rows[0]["dL:heat/dk"]) != 0.0 and float(rows[0]["dL:data/dk"]) == 0.0
+    s = summary(run)
+    assert s["status"] == "completed"
+    assert s["steps"] == {"pretrain": 200, "identify": 800}
+    k = s["unknowns"]["k"]
+    assert k["truth"] == pytest.approx(0.1)
+    assert k["estimate"] == pytest.approx(float(rows[-1]["k"]))
+    assert k["rel_error"] == pytest.approx(abs(k["estimate"] - 0.1) / 0.1)
+    assert k["rel_error"] < 0.01  # heat1d recovers k within 1 %
+    for png in run.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_annealing_sweep_leaves_complete_folders(tmp_path):
+    short = ["schedule.pretrain_steps=20", "schedule.identify_steps=40", "log_every=10",
+             "arch.depth=2", "collocation.n_points=100", "data.n_obs=100", "plots=false"]
+    r = run_cli(["-m", "weighting=fixed,annealing", "seed=0,1"] + short, tmp_path)
+    assert r.returncode == 0, r.stderr
+    runs = run_dirs(tmp_path / "multirun")
+    assert len(runs) == 4
+    for run in runs:
+        assert summary(run)["status"] == "completed"
+        overrides = (run / ".hydra/overrides.yaml").read_text()
+        lam = [float(r["lambda:data"]) for r in _rows(run / "grad_norms.csv")]
+        if "weighting=annealing" in overrides:
+            assert lam[-1] != lam[0]
+        else:
+            assert set(lam) == {1.0}
+
+
+def _bad_file(tmp_path):
+    path = tmp_path / "bad.h5"
+    with h5py.File(path, "w") as f:
+        f["x"], f["t"] = np.linspace(0, 1, 5), np.linspace(0, 0.5, 4)
+        u = np.ones((5, 4))
+        u[2, 2] = np.nan
+        f["usol"] = u
+    return path
+
+
+@pytest.mark.parametrize("args,message", [
+    (["data.file=missing.h5"], "data.file: 'missing.h5' does not exist"),
+    (["data.fields.u=temperature"], "dataset 'temperature' is not in"),
+    (["data.file=BAD"], "1 NaN/Inf values"),
+    (["pde.residuals.heat=u_t - kappa*u_xx"], "symbol 'kappa'"),
+    (["pde.residuals.heat='u_t - k*(u_xx'"], "cannot parse equation"),
+    (["data.n_obs=999999"], "data.n_obs=999999"),
+    (["schedule.identify_steps=0"], "no phase trains the unknowns"),
+])
+def test_bad_input_gives_one_message(tmp_path, args, message):
+    args = [a.replace("BAD", str(_bad_file(tmp_path))) for a in args]
+    r = run_cli(QUICK + args, tmp_path)
+    assert r.returncode == 2, r.stderr
+    out = r.stdout + r.stderr
+    assert message in " ".join(out.split())
+    assert "Traceback" not in out
+
+
+def test_diverging_run_is_recorded_and_exits_nonzero(tmp_path):
+    r = run_cli(["schedule.pretrain_steps=5", "schedule.identify_steps=50", "log_every=1",
+                 "schedule.unknowns_lr=1e4", "plots=false"], tmp_path)
+    assert r.returncode == 3, r.stderr
+    assert "diverged" in r.stdout + r.stderr and "Traceback" not in r.stdout + r.stderr
+    (run,) = run_dirs(tmp_path / "outputs")
+    s = summary(run)
+    assert s["status"] == "diverged" and "NaN/Inf" in s["error"]
+    assert len(_rows(run / "params.csv")) >= 1  # what was logged stays
+
+
+def test_full_traceback_on_request(tmp_path):
+    r = run_cli(["data.file=missing.h5"], tmp_path, env={"HYDRA_FULL_ERROR": "1"})
+    assert r.returncode != 0
+    assert "Traceback" in r.stderr and "PinnFitError" in r.stderr
+
+
+def test_run_folders_never_collide(tmp_path):
+    short = ["schedule.pretrain_steps=2", "schedule.identify_steps=2", "plots=false",
+             "arch.depth=1", "collocation.n_points=10", "data.n_obs=10"]
+    for _ in range(2):
+        assert run_cli(short, tmp_path).returncode == 0
+    runs = run_dirs(tmp_path / "outputs")
+    assert len(runs) == 2 and runs[0] != runs[1]
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    short = ["schedule.pretrain_steps=2", "schedule.identify_steps=2", "plots=false",
+             "arch.depth=1", "collocation.n_points=10", "data.n_obs=10"]
+    target = tmp_path / "myrun"
+    assert run_cli(short + [f"hydra.run.dir={target}"], tmp_path).returncode == 0
+    before = (target / "summary.json").read_text()
+    r = run_cli(short + [f"hydra.run.dir={target}"], tmp_path)
+    assert r.returncode == 2 and "already holds a run" in r.stdout + r.stderr
+    assert (target / "summary.json").read_text() == before

@@ -1,0 +1,66 @@
+"""Every config option composes, and typos are rejected by the schemas."""
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from pinn_cli.config import register
+
+from conftest import REPO, run_cli
+
+register()
+GROUPS = {g: sorted(p.stem for p in (REPO / "conf" / g).glob("*.yaml"))
+          for g in ("pde", "data", "arch", "weighting", "schedule")}
+
+
+def _compose(overrides):
+    with initialize_config_module("pinn_cli.conf", version_base="1.3"):
+        return compose("config", overrides=overrides)
+
+
+@pytest.mark.parametrize("group,option", [(g, o) for g, opts in GROUPS.items() for o in opts])
+def test_every_option_composes(group, option):
+    cfg = _compose([f"{group}={option}"])
+    assert cfg[group]["_target_"].startswith("pinn_cli.")
+
+
+@pytest.mark.parametrize("pde", GROUPS["pde"])
+def test_each_pde_selects_its_data(pde):
+    assert _compose([f"pde={pde}"]).data.file == f"data/{pde}.h5"
+
+
+def test_typo_in_key_is_rejected():
+    with pytest.raises(ConfigCompositionException, match="alpah"):
+        _compose(["weighting=annealing", "weighting.alpah=0.5"])
+
+
+def test_wrong_type_is_rejected():
+    with pytest.raises((ConfigCompositionException, ValidationError), match="abc"):
+        _compose(["weighting=annealing", "weighting.alpha=abc"])
+
+
+def test_bad_transform_is_rejected():
+    with pytest.raises((ConfigCompositionException, ValidationError, ConfigKeyError)):
+        _compose(["pde.unknowns.k.transform=logg"])
+
+
+def test_help_lists_groups_without_importing_torch():
+    code = ("import sys; sys.argv = ['pinn-fit', '--help']\n"
+            "from pinn_cli.app import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('TORCH_LOADED' if 'torch' in sys.modules else 'TORCH_ABSENT')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60).stdout
+    assert "TORCH_ABSENT" in out
+    for group, options in GROUPS.items():
+        assert f"{group}: {', '.join(options)}" in out
+
+
+def test_cli_typo_gives_one_line_error(tmp_path):
+    r = run_cli(["weighting=anealing"], tmp_path)
+    assert r.returncode != 0
+    assert "Could not find 'weighting/anealing'" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
