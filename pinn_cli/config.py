@@ -1,5 +1,6 @@
 """Structured-config schemas: one dataclass per config group, so Hydra rejects a typo or a
-wrongly typed override with a one-line error. Torch-free, so `pinn-fit --help` stays fast."""
+wrongly typed override with a one-line error. They hold types; the values live in the YAML
+option files under conf/. Torch-free, so `pinn-fit --help` stays fast."""
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, List, Optional
@@ -58,9 +59,9 @@ class DataConf:
 @dataclass
 class MLPConf:
     _target_: str = "pinn_cli.nets.MLP"
-    width: int = 20
-    depth: int = 4
-    activation: str = "tanh"
+    width: int = MISSING
+    depth: int = MISSING
+    activation: str = MISSING
 
 
 @dataclass
@@ -71,43 +72,43 @@ class ModifiedMLPConf(MLPConf):
 @dataclass
 class FixedConf:
     _target_: str = "pinn_cli.weighting.Fixed"
-    weights: Dict[str, float] = field(default_factory=dict)  # term -> λ, default 1
+    weights: Dict[str, float] = MISSING  # term -> λ, default 1
 
 
 @dataclass
 class AnnealingConf:
     _target_: str = "pinn_cli.weighting.Annealing"
-    alpha: float = 0.9
-    update_every: int = 10
+    alpha: float = MISSING
+    update_every: int = MISSING
 
 
 @dataclass
 class PretrainIdentifyConf:
     _target_: str = "pinn_cli.schedule.PretrainIdentify"
-    pretrain_steps: int = 1000
-    identify_steps: int = 5000
-    lbfgs_steps: int = 0
-    lr: float = 1e-3
-    unknowns_lr: float = 1e-2
-    decay: float = 1.0  # learning rates multiplied by this every 1000 Adam steps
+    pretrain_steps: int = MISSING
+    identify_steps: int = MISSING
+    lbfgs_steps: int = MISSING
+    lr: float = MISSING
+    unknowns_lr: float = MISSING
+    decay: float = MISSING  # learning rates multiplied by this every 1000 Adam steps
 
 
 @dataclass
 class JointConf:
     _target_: str = "pinn_cli.schedule.Joint"
-    steps: int = 6000
-    lbfgs_steps: int = 0
-    lr: float = 1e-3
-    unknowns_lr: float = 1e-2
-    decay: float = 1.0
+    steps: int = MISSING
+    lbfgs_steps: int = MISSING
+    lr: float = MISSING
+    unknowns_lr: float = MISSING
+    decay: float = MISSING
 
 
 @dataclass
 class CollocationConf:
-    n_points: int = 2000  # residual points drawn in the domain
-    n_condition_points: int = 200  # per initial/boundary condition
-    sampler: str = "sobol"  # sobol | uniform
-    include_observations: bool = True  # also enforce the residual at the data points
+    n_points: int = MISSING  # residual points drawn in the domain
+    n_condition_points: int = MISSING  # per initial/boundary condition
+    sampler: str = MISSING  # sobol | uniform
+    include_observations: bool = MISSING  # also enforce the residual at the data points
 
 
 @dataclass
@@ -117,13 +118,13 @@ class Config:
     arch: Any = MISSING
     weighting: Any = MISSING
     schedule: Any = MISSING
-    collocation: CollocationConf = field(default_factory=CollocationConf)
-    seed: int = 0
-    device: str = "cpu"
-    precision: str = "float32"  # float32 | float64
+    collocation: CollocationConf = MISSING
+    seed: int = MISSING
+    device: str = MISSING  # cpu | cuda | cuda:N
+    precision: str = MISSING  # float32 | float64
     threads: Optional[int] = None  # torch intra-op threads; None keeps torch's default
-    log_every: int = 100  # steps between rows of params.csv, losses.csv and grad_norms.csv
-    plots: bool = True
+    log_every: int = MISSING  # steps between rows of params.csv, losses.csv and grad_norms.csv
+    plots: bool = MISSING
 
 
 SCHEMAS = {

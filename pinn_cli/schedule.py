@@ -40,8 +40,7 @@ class PretrainIdentify:
     frozen at their guess; (2) `identify`, network and unknowns together, the unknowns with their
     own Adam and learning rate; (3) optional `lbfgs` (strong Wolfe) over everything."""
 
-    def __init__(self, pretrain_steps=1000, identify_steps=5000, lbfgs_steps=0, lr=1e-3,
-                 unknowns_lr=1e-2, decay=1.0):
+    def __init__(self, pretrain_steps, identify_steps, lbfgs_steps, lr, unknowns_lr, decay):
         self.phases = _checked([
             Phase("pretrain", pretrain_steps, "adam", lr, None, decay),
             Phase("identify", identify_steps, "adam", lr, unknowns_lr, decay),
@@ -52,7 +51,7 @@ class PretrainIdentify:
 class Joint:
     """Network and unknowns trained together from step 0 (then optional L-BFGS)."""
 
-    def __init__(self, steps=6000, lbfgs_steps=0, lr=1e-3, unknowns_lr=1e-2, decay=1.0):
+    def __init__(self, steps, lbfgs_steps, lr, unknowns_lr, decay):
         self.phases = _checked([
             Phase("joint", steps, "adam", lr, unknowns_lr, decay),
             Phase("lbfgs", lbfgs_steps, "lbfgs", 1.0),

@@ -59,7 +59,7 @@ class Annealing(Weighting):
     condition terms.
     """
 
-    def __init__(self, alpha=0.9, update_every=10):
+    def __init__(self, alpha, update_every):
         if not 0 < alpha <= 1:
             raise PinnFitError(f"weighting.alpha={alpha} must lie in (0, 1]")
         if update_every < 1:

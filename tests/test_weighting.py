@@ -33,7 +33,7 @@ def test_annealing_matches_algorithm_1_by_hand():
 
 
 def test_annealing_update_schedule():
-    w = Annealing(update_every=10)
+    w = Annealing(alpha=0.9, update_every=10)
     assert [s for s in range(35) if w.wants_gradients(s)] == [0, 10, 20, 30]
 
 
@@ -48,4 +48,4 @@ def test_fixed_weights_and_typo():
 
 def test_annealing_rejects_bad_alpha():
     with pytest.raises(PinnFitError, match="alpha"):
-        Annealing(alpha=1.5)
+        Annealing(alpha=1.5, update_every=10)
