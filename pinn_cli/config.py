@@ -125,6 +125,7 @@ class Config:
     threads: Optional[int] = None  # torch intra-op threads; None keeps torch's default
     log_every: int = MISSING  # steps between rows of params.csv, losses.csv and grad_norms.csv
     plots: bool = MISSING
+    derivatives: str = MISSING  # auto | taylor | autograd
 
 
 SCHEMAS = {

@@ -65,7 +65,8 @@ def build(cfg: DictConfig, device):
                            "collocation.include_observations=true")
     cond_x = [tensor(sample_box(problem.domain, col.n_condition_points, col.sampler,
                                 cfg.seed + 1 + i, at)) for i, (_, at) in enumerate(problem.conditions)]
-    losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x)
+    losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x,
+                    cfg.derivatives)
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
 

@@ -33,8 +33,9 @@ class Unknowns(nn.Module):
 class Losses:
     """Callable (net, params) -> {term: scalar loss}; `kinds` says what each term is."""
 
-    def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x):
-        self.problem = problem
+    def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
+                 engine: str = "auto"):
+        self.problem, self.engine = problem, engine
         self.obs_x, self.obs_y = obs_x, obs_y
         self.obs_cols = [problem.outputs.index(f) for f in obs_fields]
         self.colloc_x = colloc_x
@@ -50,7 +51,7 @@ class Losses:
             self.kinds[name] = kind
 
     def _named(self, net, x, needs):
-        vals = evaluate_fields(net, x, needs, self.problem.outputs)
+        vals = evaluate_fields(net, x, needs, self.problem.outputs, engine=self.engine)
         named = {self.problem.derivative_name(d): v for d, v in vals.items()}
         return named | {name: x[:, i] for i, name in enumerate(self.problem.inputs)}
 

@@ -1,13 +1,46 @@
 """Networks (the `arch` config group). Inputs are mapped to [-1, 1] from the problem's domain and
 outputs are rescaled by the observed mean and std of each field, so the trainable part works on
 O(1) numbers whatever the physical units."""
+import math
+
 import torch
 from torch import nn
 
+from pinn_cli.derivatives import Jet
 from pinn_cli.errors import PinnFitError
 
 ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin, "gelu": nn.functional.gelu,
                "softplus": nn.functional.softplus}
+
+# Forward-mode Taylor propagation through each activation (see derivatives.Jet.act): from z, its
+# input derivatives d1, d2 and the pair products p = d_i z d_j z, the step returns s = σ(z),
+# d_i s = σ' d_i z and d_ij s = σ'' p + σ' d_ij z.
+def _tanh_step(z, d1, d2, p):  # σ' = 1 − s², σ'' = −2 s σ': d_ij s = σ' (d_ij z − 2 s p)
+    s = torch.tanh(z)
+    s1 = 1 - s * s
+    return s, s1 * d1, s1 * torch.addcmul(d2, s, p, value=-2)
+
+def _step(derivatives):
+    """The Taylor step of an activation given as derivatives(z) = (σ, σ', σ'')."""
+    def step(z, d1, d2, p):
+        s, s1, s2 = derivatives(z)
+        return s, s1 * d1, torch.addcmul(s1 * d2, s2, p)
+    return step
+
+def _sin(z):
+    s = torch.sin(z)
+    return s, torch.cos(z), -s
+
+def _gelu(z):  # z Φ(z): σ' = Φ + z φ, σ'' = (2 − z²) φ
+    phi = torch.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    return nn.functional.gelu(z), torch.special.ndtr(z) + z * phi, (2 - z * z) * phi
+
+def _softplus(z):
+    sig = torch.sigmoid(z)
+    return nn.functional.softplus(z), sig, sig * (1 - sig)
+
+TAYLOR_STEPS = {"tanh": _tanh_step, "sin": _step(_sin), "gelu": _step(_gelu),
+                "softplus": _step(_softplus)}
 
 def _linear(n_in: int, n_out: int) -> nn.Linear:
     layer = nn.Linear(n_in, n_out)
@@ -23,7 +56,7 @@ class _Scaled(nn.Module):
         if activation not in ACTIVATIONS:
             raise PinnFitError(f"arch.activation={activation!r} is not known; choose one of "
                                f"{sorted(ACTIVATIONS)}")
-        self.act = ACTIVATIONS[activation]
+        self.act, self.act_step = ACTIVATIONS[activation], TAYLOR_STEPS[activation]
         lo = torch.tensor([d[0] for d in domain], dtype=torch.get_default_dtype())
         hi = torch.tensor([d[1] for d in domain], dtype=torch.get_default_dtype())
         self.register_buffer("in_center", (hi + lo) / 2)
@@ -34,6 +67,14 @@ class _Scaled(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = (x - self.in_center) / self.in_halfwidth
         return self.out_shift + self.out_scale * self.body(z)
+
+    def taylor(self, x: torch.Tensor, first, second):
+        """Forward-mode Taylor propagation of forward(): value (N, n_out), derivatives (F, N, n_out)
+        along the input indices `first` and (S, N, n_out) along the index pairs `second`."""
+        jet = Jet.seed((x - self.in_center) / self.in_halfwidth, 1 / self.in_halfwidth, first,
+                       second)
+        y = self.body_taylor(jet)
+        return self.out_shift + self.out_scale * y.v, y.d1 * self.out_scale, y.d2 * self.out_scale
 
 class MLP(_Scaled):
     """Fully connected network: `depth` hidden layers of `width` units (model M1 of Wang et al.)."""
@@ -50,6 +91,12 @@ class MLP(_Scaled):
         for layer in self.hidden:
             z = self.act(layer(z))
         return self.head(z)
+
+    def body_taylor(self, h: Jet) -> Jet:
+        """body() by forward-mode Taylor propagation."""
+        for layer in self.hidden:
+            h = h.linear(layer).act(self.act_step)
+        return h.linear(self.head)
 
 class ModifiedMLP(_Scaled):
     """Model M3 of Wang, Teng & Perdikaris 2021 (eqs. 43-46): two encoders U = σ(XW¹+b¹),
@@ -71,6 +118,15 @@ class ModifiedMLP(_Scaled):
             g = self.act(layer(h))
             h = (1 - g) * u + g * v
         return self.head(h)
+
+    def body_taylor(self, h: Jet) -> Jet:
+        """body() by forward-mode Taylor propagation; the gate by the product rule."""
+        u, v = (h.linear(enc).act(self.act_step) for enc in (self.enc_u, self.enc_v))
+        v_u = v - u
+        h = h.linear(self.first).act(self.act_step)
+        for layer in self.hidden:
+            h = u + h.linear(layer).act(self.act_step) * v_u  # = (1 − Z) ⊙ U + Z ⊙ V
+        return h.linear(self.head)
 
 def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
