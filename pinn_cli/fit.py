@@ -120,10 +120,11 @@ def fit(cfg: DictConfig):
     summary("running", {}, 0.0)
     try:
         outcome = trainer.run()
-    except DivergedError as err:
+    except Exception as err:  # record why the run stopped, keep what it wrote, then report
         reporter.close()
         recorder.close()
-        summary("diverged", {}, time.perf_counter() - t0, error=str(err))
+        status = "diverged" if isinstance(err, DivergedError) else "failed"
+        summary(status, {}, time.perf_counter() - t0, error=f"{type(err).__name__}: {err}")
         _plots(cfg, run_dir, truth)
         raise
     finally:

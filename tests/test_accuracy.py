@@ -1,39 +1,32 @@
-"""Accuracy of recovered parameters against known truth (marker `slow`).
+"""Accuracy of recovered parameters against known truth, with the shipped defaults (marker
+`slow`, run by CI). The tolerances are the acceptance criteria of the core issue: 1 %.
 
-`pytest -m slow` runs the shipped defaults; with PINN_FIT_SHORT=1 (CI) each case runs a shorter
-schedule with the tolerance stated beside it. Tolerances are the acceptance criteria of the
-issues (1 %), or, for the short form, what a shorter run is expected to reach.
+A cheaper "short form" was tried and measured: with half the Adam steps and 1000 L-BFGS steps
+heat1d's k was 8 % off and burgers1d's nu 10.5 % off, so CI runs the real defaults.
 """
-import os
-
 import pytest
 
 from conftest import SHARED, run_cli, run_dirs, summary
 
-SHORT = os.environ.get("PINN_FIT_SHORT") == "1"
 RAISSI = SHARED / "burgers_shock.h5"
 
-# (overrides, short-form overrides, {unknown: tolerance}, short-form tolerances)
-CASES = {
-    "heat1d_default": ([], ["schedule.identify_steps=500", "schedule.lbfgs_steps=1000"],
-                       {"k": 0.01}, {"k": 0.02}),
+CASES = {  # overrides, {unknown: relative tolerance}
+    "heat1d_default": ([], {"k": 0.01}),
     "burgers1d_raissi": (["pde=burgers1d", f"data.file={RAISSI}", "data.n_obs=2000"],
-                         ["schedule.pretrain_steps=200", "schedule.identify_steps=800",
-                          "schedule.lbfgs_steps=1000"],
-                         {"lambda1": 0.01, "nu": 0.01}, {"lambda1": 0.02, "nu": 0.05}),
+                         {"lambda1": 0.01, "nu": 0.01}),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_recovers_truth(case, tmp_path):
-    args, short_args, tol, short_tol = CASES[case]
-    if "burgers1d_raissi" == case and not RAISSI.is_file():
+    args, tol = CASES[case]
+    if case == "burgers1d_raissi" and not RAISSI.is_file():
         pytest.skip(f"{RAISSI} not present")
-    r = run_cli(args + (short_args if SHORT else []) + ["plots=false"], tmp_path, timeout=1800)
+    r = run_cli(args + ["plots=false"], tmp_path, timeout=1800)
     assert r.returncode == 0, r.stdout + r.stderr
     (run,) = run_dirs(tmp_path / "outputs")
     s = summary(run)
-    for name, t in (short_tol if SHORT else tol).items():
+    for name, t in tol.items():
         u = s["unknowns"][name]
         assert u["rel_error"] < t, f"{name}: {u['estimate']} vs truth {u['truth']}"
