@@ -17,6 +17,14 @@ class Transform(Enum):
     scaled = "scaled"  # k = scale * θ: θ is O(1) when scale is k's reference magnitude
 
 
+class Engine(Enum):
+    """How input derivatives are computed (pinn_cli.derivatives)."""
+
+    auto = "auto"  # Taylor where it applies, else autograd
+    taylor = "taylor"  # forward-mode Taylor propagation
+    autograd = "autograd"  # nested reverse mode, the reference
+
+
 @dataclass
 class UnknownConf:
     guess: float = MISSING
@@ -125,7 +133,7 @@ class Config:
     threads: Optional[int] = None  # torch intra-op threads; None keeps torch's default
     log_every: int = MISSING  # steps between rows of params.csv, losses.csv and grad_norms.csv
     plots: bool = MISSING
-    derivatives: str = MISSING  # auto | taylor | autograd
+    derivatives: Engine = MISSING
 
 
 SCHEMAS = {

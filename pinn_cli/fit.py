@@ -66,7 +66,7 @@ def build(cfg: DictConfig, device):
     cond_x = [tensor(sample_box(problem.domain, col.n_condition_points, col.sampler,
                                 cfg.seed + 1 + i, at)) for i, (_, at) in enumerate(problem.conditions)]
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x,
-                    cfg.derivatives)
+                    cfg.derivatives.value)
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
 

@@ -42,6 +42,11 @@ def test_wrong_type_is_rejected():
         _compose(["weighting=annealing", "weighting.alpha=abc"])
 
 
+def test_bad_engine_is_rejected_before_running():
+    with pytest.raises((ConfigCompositionException, ValidationError), match="bogus"):
+        _compose(["derivatives=bogus"])
+
+
 def test_bad_transform_is_rejected():
     with pytest.raises((ConfigCompositionException, ValidationError, ConfigKeyError)):
         _compose(["pde.unknowns.k.transform=logg"])
