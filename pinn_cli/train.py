@@ -123,30 +123,38 @@ class Trainer:
                                 line_search_fn="strong_wolfe", tolerance_grad=1e-12,
                                 tolerance_change=1e-15)
 
+        last = {}
+
         def closure():
             opt.zero_grad(set_to_none=True)
-            total = self._weighted(self.losses(self.net, self.unknowns.physical()))
+            params = self.unknowns.physical()
+            terms = self.losses(self.net, params)
+            total = self._weighted(terms)
             total.backward()
+            last.update(terms=terms, params=params)
             return total
 
         previous, still = None, 0
         for i in range(n):
             if self.stop:
                 return i
-            params = self.unknowns.physical()
-            terms = self.losses(self.net, params)
-            total = self._weighted(terms).detach().item()
-            self._check(phase, terms, total, params)
-            if self._log_due():
+            if self._log_due():  # the per-term gradients need a graph of their own
+                params = self.unknowns.physical()
+                terms = self.losses(self.net, params)
+                total = self._weighted(terms).detach().item()
+                self._check(phase, terms, total, params)
                 self._row(phase, terms, params, total)
-            still = still + 1 if total == previous else 0
-            if still >= 10:  # converged to machine precision: nothing left to do
-                return i
-            previous = total
-            opt.step(closure)
+            # step() returns the loss at the point it started from (its first closure call), so
+            # checking it and the last evaluated terms needs no extra forward pass.
+            total = opt.step(closure).detach().item()
+            self._check(phase, last["terms"], total, last["params"])
             self.unknowns.project()
             self.step += 1
-            self.on_progress(phase, i + 1, total, _floats(params))
+            self.on_progress(phase, i + 1, total, _floats(self.unknowns.physical()))
+            still = still + 1 if total == previous else 0
+            if still >= 10:  # converged to machine precision: nothing left to do
+                return i + 1
+            previous = total
         return n
 
     def run(self) -> Outcome:
