@@ -56,9 +56,12 @@ class PdeConf:
 class DataConf:
     _target_: str = "pinn_cli.data.read_observations"
     file: str = MISSING
-    layout: str = "grid"  # grid | scattered
+    layout: str = "grid"  # grid | scattered | pdebench | pdebench_grouped
     coords: Dict[str, str] = MISSING  # input name -> dataset name
-    fields: Dict[str, str] = MISSING  # output name -> dataset name
+    # output name -> dataset name, or (pdebench layouts) a channel index such as "0": an int
+    # given here or on the command line is stored as its string
+    fields: Dict[str, str] = MISSING
+    sample: int = 0  # pdebench layouts: the sample (tensor axis 0) or the seed group, by position
     n_obs: Optional[int] = None  # None: every point
     noise: float = 0.0  # Gaussian noise std as a fraction of std(field)
     seed: int = 0
