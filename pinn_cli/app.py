@@ -28,14 +28,27 @@ def _report(err: BaseException, code: int) -> None:
         sys.exit(code)
 
 
-@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="config")
-def main(cfg: DictConfig):
-    from pinn_cli.fit import fit  # imports torch
-
+def _run(task, cfg: DictConfig):
     try:
-        return fit(cfg)
+        return task(cfg)
     except PinnFitError as err:
         _report(err, err.exit_code)
     except KeyboardInterrupt:
         log.error("interrupted")
         sys.exit(130)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="config")
+def main(cfg: DictConfig):
+    """`pinn-fit`: one inverse-PINN run (pinn_cli.fit)."""
+    from pinn_cli.fit import fit  # imports torch
+
+    return _run(fit, cfg)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="generate")
+def generate(cfg: DictConfig):
+    """`pinn-data`: a synthetic HDF5 file from a problem's reference solver (pinn_cli.generate)."""
+    from pinn_cli.generate import generate as write_file  # imports torch (via the problem)
+
+    return _run(write_file, cfg)

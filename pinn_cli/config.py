@@ -41,6 +41,16 @@ class ConditionConf:
 
 
 @dataclass
+class ReferenceConf:
+    """The project's solver for a problem: `pinn-data` writes its solution as observations."""
+
+    solver: str = MISSING  # module.function(<axes by input>, <unknowns>, **options) -> fields
+    truth: Dict[str, float] = MISSING  # the unknowns' values the data are made with
+    grid: Dict[str, Any] = MISSING  # per input: n points over the domain, or [lo, hi, n]
+    options: Dict[str, Any] = field(default_factory=dict)  # the solver's other arguments
+
+
+@dataclass
 class PdeConf:
     _target_: str = "pinn_cli.problem.Problem"
     name: str = MISSING
@@ -50,13 +60,14 @@ class PdeConf:
     residuals: Dict[str, Any] = MISSING  # name -> equation string or {_target_, needs}
     constants: Dict[str, float] = field(default_factory=dict)
     conditions: Dict[str, ConditionConf] = field(default_factory=dict)
+    reference: Optional[ReferenceConf] = None
 
 
 @dataclass
 class DataConf:
     _target_: str = "pinn_cli.data.read_observations"
     file: str = MISSING
-    layout: str = "grid"  # grid | scattered | pdebench | pdebench_grouped
+    layout: str = "grid"  # auto | grid | scattered | pdebench | pdebench_grouped
     coords: Dict[str, str] = MISSING  # input name -> dataset name
     # output name -> dataset name, or (pdebench layouts) a channel index such as "0": an int
     # given here or on the command line is stored as its string
@@ -139,8 +150,32 @@ class Config:
     derivatives: Engine = MISSING
 
 
+class Sampling(Enum):
+    """Where `pinn-data` observes the reference solution."""
+
+    grid = "grid"  # every node of the reference grid (grid layout)
+    scattered = "scattered"  # n_points random nodes (scattered layout)
+    sensors = "sensors"  # n_sensors fixed random positions, every time (scattered layout)
+
+
+@dataclass
+class GenerateConfig:
+    """`pinn-data`: one synthetic HDF5 file from a problem's reference solver."""
+
+    pde: Any = MISSING
+    data: Any = MISSING  # the pde's data option: names the datasets as pinn-fit reads them
+    out: str = MISSING  # the file to write; never overwritten unless overwrite=true
+    overwrite: bool = False
+    sampling: Sampling = MISSING
+    n_points: int = MISSING  # sampling=scattered
+    n_sensors: int = MISSING  # sampling=sensors: positions over the inputs other than t
+    noise: float = MISSING  # Gaussian noise std as a fraction of std(field), baked into the file
+    seed: int = MISSING
+
+
 SCHEMAS = {
     "config_schema": Config,
+    "generate_schema": GenerateConfig,
     "pde_schema": PdeConf,
     "data_schema": DataConf,
     "mlp_schema": MLPConf,

@@ -5,6 +5,8 @@ Four layouts (``data.layout``):
   product grid (``usol`` (256, 100)); the field's ``axes`` attribute names its axes in order
   (input or dataset names), otherwise they are matched by length.
 - *scattered*: equal-length 1-D columns, one per input and one per field.
+- *auto*: the one of these two the file's ``layout`` attribute names (pinn-data writes it), else
+  grid.
 - *pdebench*: PDEBench's tensor files (1D_Advection, 1D_Burgers, 1D/2D CFD, ...): a field of shape
   [samples, t, x(, y)(, channels)] and 1-D coordinates ``t-coordinate``, ``x-coordinate``
   (``y-coordinate``); ``data.sample`` picks the sample (axis 0).
@@ -68,7 +70,7 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
     _check_names(coords, fields, inputs, outputs)
     if layout not in READERS:
         _bad_layout(layout)
-    if sample != 0 and layout in ("grid", "scattered"):
+    if sample != 0 and layout in ("auto", "grid", "scattered"):
         raise PinnFitError(f"data.sample={sample} applies to the pdebench layouts only; a "
                            f"{layout} file holds one sample: drop data.sample")
     if not path.exists():
@@ -119,7 +121,8 @@ def _check_names(coords, fields, inputs, outputs):
 
 
 def _bad_layout(layout):
-    raise PinnFitError(f"data.layout={layout!r}: choose grid or scattered (your own files), or "
+    raise PinnFitError(f"data.layout={layout!r}: choose auto, grid or scattered (your own "
+                       "files), or "
                        "pdebench or pdebench_grouped (PDEBench files)")
 
 
@@ -343,7 +346,18 @@ def _mesh(axes, order):
     return {i: m.reshape(-1) for i, m in zip(order, mesh)}
 
 
-READERS = {"grid": _read_grid, "scattered": _read_scattered, "pdebench": _read_pdebench,
+def _read_auto(h5, coords, fields, sample):
+    """The layout the file's `layout` attribute names (pinn-data writes it), else grid."""
+    layout = h5.attrs.get("layout", "grid")
+    layout = layout.decode() if isinstance(layout, bytes) else str(layout)
+    if layout not in ("grid", "scattered"):
+        raise PinnFitError(f"'{h5.filename}' has layout attribute {layout!r}; set data.layout="
+                           "grid or scattered")
+    return READERS[layout](h5, coords, fields, sample)
+
+
+READERS = {"auto": _read_auto, "grid": _read_grid, "scattered": _read_scattered,
+           "pdebench": _read_pdebench,
            "pdebench_grouped": _read_pdebench_grouped}
 
 

@@ -76,8 +76,9 @@ class Problem:
     """An inverse problem: domain, fields, unknowns, residual equations and conditions."""
 
     def __init__(self, name, inputs, outputs, unknowns, residuals, constants=None,
-                 conditions=None):
+                 conditions=None, reference=None):
         self.name = name
+        self.reference = reference  # the project's solver for this problem (pinn-data), or None
         self.inputs = list(inputs)
         self.domain = {k: (float(v[0]), float(v[1])) for k, v in inputs.items()}
         for k, (lo, hi) in self.domain.items():

@@ -16,12 +16,20 @@ QUICK = ["schedule.pretrain_steps=100", "schedule.identify_steps=300", "schedule
          "plots=false"]
 
 
-def run_cli(args, cwd, env=None, timeout=600):
-    """Run `pinn-fit ARGS` in `cwd` as a user would; returns the CompletedProcess."""
+def run_cli(args, cwd, env=None, timeout=600, command=None):
+    """Run `pinn-fit ARGS` (or the installed console script `command`) in `cwd` as a user
+    would; returns the CompletedProcess."""
     full_env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     full_env |= {"PYTHONUNBUFFERED": "1"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "pinn_cli", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    exe = [str(Path(sys.executable).parent / command)] if command else \
+        [sys.executable, "-m", "pinn_cli"]
+    return subprocess.run([*exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run_data(args, cwd, **kwargs):
+    """Run `pinn-data ARGS` in `cwd`."""
+    return run_cli(args, cwd, command="pinn-data", **kwargs)
 
 
 def run_dirs(root: Path):

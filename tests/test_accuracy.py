@@ -1,5 +1,6 @@
 """Accuracy of recovered parameters against known truth, with the shipped defaults (marker
-`slow`, run by CI). The tolerances are the acceptance criteria of the core issue: 1 %.
+`slow`, run by CI). The tolerances are the issues' acceptance criteria: 1 % (core issue),
+2 % for burgers2d with annealing (problem-library issue).
 
 A cheaper "short form" was tried and measured: with half the Adam steps and 1000 L-BFGS steps
 heat1d's k was 8 % off and burgers1d's nu 10.5 % off, so CI runs the real defaults.
@@ -14,6 +15,7 @@ CASES = {  # overrides, {unknown: relative tolerance}
     "heat1d_default": ([], {"k": 0.01}),
     "burgers1d_raissi": (["pde=burgers1d", f"data.file={RAISSI}", "data.n_obs=2000"],
                          {"lambda1": 0.01, "nu": 0.01}),
+    "burgers2d_annealing": (["pde=burgers2d", "weighting=annealing"], {"nu": 0.02}),
 }
 
 

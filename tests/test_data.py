@@ -73,7 +73,7 @@ def test_sampling_and_noise_are_seeded(grid_file):
     ({}, {"noise": -1.0}, "data.noise"),
     ({}, {"coords": {"x": "x"}}, "missing \\['t'\\]"),
     ({}, {"fields": {"v": "usol"}}, "not pde outputs"),
-    ({}, {"layout": "mesh"}, "choose grid or scattered"),
+    ({}, {"layout": "mesh"}, "choose auto, grid or scattered"),
     ({}, {"domain": {"x": (0.0, 0.5), "t": (0.0, 0.5)}}, "outside pde.inputs.x"),
 ])
 def test_malformed_inputs(grid_file, mutate, kw, message):

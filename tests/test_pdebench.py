@@ -142,7 +142,7 @@ def test_grouped_layout_single_channel_by_dataset_name(tmp_path):
     ({"t-coordinate": np.linspace(0, 0.5, 13)}, {}, "coordinates .* have"),
     ({"x-coordinate": np.linspace(0, 1, 22)}, {}, "coordinates .* have"),
     ({"tensor": np.full((4, 11, 21), np.nan)}, {}, "231 NaN/Inf values"),
-    ({}, {"layout": "pdebench3"}, "choose grid or scattered .* pdebench or pdebench_grouped"),
+    ({}, {"layout": "pdebench3"}, "choose auto, grid or scattered .* pdebench or pdebench_grouped"),
     ({}, {"file": "???"}, "data.file is not set"),
 ])
 def test_tensor_layout_bad_inputs(tmp_path, mutate, kw, message):
