@@ -5,8 +5,10 @@ import logging
 import os
 import sys
 
+from pathlib import Path
+
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.config import register
 from pinn_cli.errors import PinnFitError
@@ -38,12 +40,47 @@ def _run(task, cfg: DictConfig):
         sys.exit(130)
 
 
+def resume_argv(argv):
+    """`pinn-fit resume=RUN_FOLDER` becomes that run's own overrides plus
+    `hydra.run.dir=RUN_FOLDER`, so the same config continues in the same folder; with -m, the
+    sweep folder's overrides plus `hydra.sweep.dir`, so each job lands in its own folder again."""
+    given = [a for a in argv[1:] if a.startswith("resume=")]
+    if not given:
+        return argv
+    folder = Path(given[-1].split("=", 1)[1]).expanduser()
+    sweep = any(a in ("-m", "--multirun") for a in argv[1:])
+    others = [a for a in argv[1:] if not a.startswith("resume=") and a not in ("-m", "--multirun")]
+    if others:
+        raise PinnFitError(f"resume continues a run with its own config; drop {others} (or start "
+                           "a new run with them)")
+    source = folder / ("multirun.yaml" if sweep else ".hydra/overrides.yaml")
+    if not source.is_file():
+        what = "a sweep folder (multirun/<date>/<time>)" if sweep else \
+            "a run folder (outputs/<date>/<time>)"
+        raise PinnFitError(f"resume={folder}: no {source.name} there, so it is not {what}; "
+                           "pass the folder a run wrote")
+    loaded = OmegaConf.load(source)
+    task = list(loaded.hydra.overrides.task if sweep else loaded)
+    task = [a for a in task if not a.startswith("resume=")]
+    where = f"hydra.sweep.dir={folder}" if sweep else f"hydra.run.dir={folder}"
+    return [argv[0], *(["-m"] if sweep else []), *task, where, f"resume={folder}"]
+
+
 @hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="config")
-def main(cfg: DictConfig):
-    """`pinn-fit`: one inverse-PINN run (pinn_cli.fit)."""
+def _fit_main(cfg: DictConfig):
     from pinn_cli.fit import fit  # imports torch
 
     return _run(fit, cfg)
+
+
+def main():
+    """`pinn-fit`: one inverse-PINN run (pinn_cli.fit), or `resume=FOLDER` to continue one."""
+    try:
+        sys.argv = resume_argv(sys.argv)
+    except PinnFitError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    _fit_main()
 
 
 @hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="generate")

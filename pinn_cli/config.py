@@ -133,6 +133,13 @@ class CollocationConf:
     include_observations: bool = MISSING  # also enforce the residual at the data points
 
 
+class OnDivergence(Enum):
+    """What a run does when a loss, gradient or unknown becomes NaN/Inf."""
+
+    stop = "stop"  # status diverged, exit code 3
+    retry = "retry"  # back to the last checkpoint, learning rates x retry_lr_factor
+
+
 @dataclass
 class Config:
     pde: Any = MISSING
@@ -148,6 +155,11 @@ class Config:
     log_every: int = MISSING  # steps between rows of params.csv, losses.csv and grad_norms.csv
     plots: bool = MISSING
     derivatives: Engine = MISSING
+    checkpoint_every: int = MISSING  # steps between checkpoints (also at each phase end); 0: never
+    on_divergence: OnDivergence = MISSING
+    max_retries: int = MISSING  # on_divergence=retry: at most this many retries per run
+    retry_lr_factor: float = MISSING  # learning rates multiplied by this at each retry
+    resume: Optional[str] = None  # set by `pinn-fit resume=RUN_FOLDER` (see app.py)
 
 
 class Sampling(Enum):

@@ -8,6 +8,10 @@ class PinnFitError(Exception):
 
 
 class DivergedError(PinnFitError):
-    """A loss, gradient or unknown became NaN/Inf during training."""
+    """A loss, gradient or unknown became NaN/Inf during training: where and which."""
 
     exit_code = 3
+
+    def __init__(self, message, step=None, phase=None, terms=()):
+        super().__init__(message)
+        self.step, self.phase, self.terms = step, phase, list(terms)

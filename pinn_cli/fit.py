@@ -1,7 +1,7 @@
 """One run: config → data + problem + network → trainer → run folder."""
+import json
 import logging
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +71,39 @@ def build(cfg: DictConfig, device):
     return problem, obs, net, losses, unknowns
 
 
+FINAL = ("completed", "diverged", "failed")  # statuses a resume leaves alone
+
+
+def _previous(cfg, run_dir):
+    """For `resume`: (the run's last summary, its checkpoint) or (None, None) for a new folder;
+    without `resume`, a folder that holds a run is refused."""
+    path = run_dir / "summary.json"
+    if not path.exists():
+        return None, None
+    if cfg.resume is None:
+        raise PinnFitError(f"{run_dir} already holds a run; pinn-fit never overwrites one. Start "
+                           f"a new run, or continue this one with pinn-fit resume={run_dir}")
+    try:
+        previous = json.loads(path.read_text())
+    except ValueError:
+        previous = {"status": "running"}
+    ckpt = run_dir / "checkpoint.pt"
+    if not ckpt.exists():
+        return previous, None
+    try:
+        return previous, torch.load(ckpt, map_location="cpu", weights_only=False)
+    except Exception as err:
+        raise PinnFitError(f"{ckpt} cannot be read ({type(err).__name__}: {err}); this run cannot "
+                           "be resumed, start a new one") from None
+
+
 def fit(cfg: DictConfig):
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    if (run_dir / "summary.json").exists():
-        raise PinnFitError(f"{run_dir} already holds a run; pinn-fit never overwrites one. Start "
-                           "a new run (or pass hydra.run.dir=NEW_FOLDER)")
+    previous, state = _previous(cfg, run_dir)
+    if previous is not None and previous.get("status") in FINAL:
+        log.info("%s already ended with status %s; nothing to resume", run_dir,
+                 previous["status"])
+        return previous.get("unknowns")
     device = _setup_torch(cfg)
     problem, obs, net, losses, unknowns = build(cfg, device)
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
@@ -85,12 +113,13 @@ def fit(cfg: DictConfig):
              problem.name, len(obs.x), ",".join(obs.fields), obs.file, cfg.data.noise,
              len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
                                              for u in problem.unknowns))
-    recorder = RunRecorder(run_dir, list(truth), list(losses.kinds))
+    recorder = RunRecorder(run_dir, list(truth), list(losses.kinds),
+                           offsets=state["csv_offsets"] if state else None)
     reporter = Reporter(phases)
     base = {"pde": problem.name, "data_file": obs.file, "run_dir": str(run_dir),
             "torch": torch.__version__, "device": str(device), "host": platform.node()}
 
-    def summary(status, steps, wall, **extra):
+    def summary(status, **extra):
         row = trainer.last_row
         est = row.unknowns if row else {u.name: u.guess for u in problem.unknowns}
         unknown_report = {}
@@ -99,44 +128,58 @@ def fit(cfg: DictConfig):
             unknown_report[u.name] = {
                 "estimate": est[u.name], "truth": t, "guess": u.guess,
                 "rel_error": abs(est[u.name] - t) / abs(t) if t not in (None, 0) else None}
-        recorder.summary({"status": status, "wall_seconds": round(wall, 3), "steps": steps,
-                          "unknowns": unknown_report,
+        recorder.summary({"status": status, "wall_seconds": round(trainer.elapsed(), 3),
+                          "steps": dict(trainer.steps), "unknowns": unknown_report,
                           "final_losses": row.losses if row else None,
-                          "lambdas": dict(weighting.lambdas), **extra, **base})
+                          "lambdas": dict(weighting.lambdas), "retries": trainer.retried,
+                          "resumed_from_step": state["step"] if state else None, **extra, **base})
         return unknown_report
 
-    def checkpoint(phase, step):
-        recorder.checkpoint({"net": net.state_dict(), "unknowns": unknowns.state_dict(),
-                             "lambdas": dict(weighting.lambdas), "phase": phase, "step": step,
-                             "config": OmegaConf.to_container(cfg, resolve=True)})
+    def checkpoint(state):
+        state |= {"csv_offsets": recorder.offsets(), "last_row": trainer.last_row,
+                  "config": OmegaConf.to_container(cfg, resolve=True)}
+        recorder.checkpoint(state)
 
     def on_row(row):
         recorder.row(row)
         reporter.row(row)
 
+    def on_restore(restored):
+        recorder.truncate(restored["csv_offsets"])
+        log.warning("diverged (%s); retrying from step %d with learning rates x%g",
+                    trainer.retried[-1], restored["step"], trainer.lr_factor)
+
     trainer = Trainer(net, unknowns, losses, weighting, phases, on_row, reporter.progress_step,
-                      cfg.log_every, checkpoint)
-    t0 = time.perf_counter()
-    summary("running", {}, 0.0)
+                      cfg.log_every, checkpoint, cfg.checkpoint_every,
+                      cfg.max_retries if cfg.on_divergence.value == "retry" else 0,
+                      cfg.retry_lr_factor, on_restore)
+    if state:
+        trainer.load_state_dict(state)
+        trainer.last_row = state["last_row"]
+        log.info("resuming %s from step %d (phase %s)", run_dir, state["step"],
+                 phases[min(state["phase_index"], len(phases) - 1)].name)
+    summary("running")
     try:
         outcome = trainer.run()
     except Exception as err:  # record why the run stopped, keep what it wrote, then report
         reporter.close()
         recorder.close()
         status = "diverged" if isinstance(err, DivergedError) else "failed"
-        summary(status, {}, time.perf_counter() - t0, error=f"{type(err).__name__}: {err}")
+        where = {"diverged_at": {"step": err.step, "phase": err.phase, "terms": err.terms}} \
+            if isinstance(err, DivergedError) else {}
+        summary(status, error=f"{type(err).__name__}: {err}", **where)
         _plots(cfg, run_dir, truth)
         raise
     finally:
         reporter.close()
         recorder.close()
-    report = summary(outcome.status, outcome.steps, time.perf_counter() - t0)
+    report = summary(outcome.status)
     _plots(cfg, run_dir, truth)
     for name, r in report.items():
         err = f", truth {r['truth']:.6g}, error {100 * r['rel_error']:.3f} %" \
             if r["rel_error"] is not None else ""
         log.info("%s = %.6g%s", name, r["estimate"], err)
-    log.info("%s in %.1f s: %s", outcome.status, time.perf_counter() - t0, run_dir)
+    log.info("%s in %.1f s: %s", outcome.status, trainer.elapsed(), run_dir)
     if outcome.status == "interrupted":
         raise KeyboardInterrupt
     return report

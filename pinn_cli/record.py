@@ -27,7 +27,11 @@ def atomic_write(path: Path, write) -> None:
 
 
 class RunRecorder:
-    def __init__(self, run_dir: Path, unknowns: List[str], terms: List[str]):
+    """The CSV logs; `offsets` (from a checkpoint) reopens them cut back to that checkpoint, so a
+    resumed run appends with no step missing or written twice."""
+
+    def __init__(self, run_dir: Path, unknowns: List[str], terms: List[str],
+                 offsets: Dict[str, int] | None = None):
         self.dir = Path(run_dir)
         self.unknowns, self.terms = unknowns, terms
         heads = {
@@ -37,10 +41,29 @@ class RunRecorder:
             "grad_norms.csv": ["step", "phase", *(f"{s}:{t}" for t in terms
                                                   for s in ("max", "mean", "lambda"))],
         }
-        self.files = {name: open(self.dir / name, "w", newline="") for name in heads}
+        if offsets is None:
+            self.files = {name: open(self.dir / name, "w", newline="") for name in heads}
+        else:
+            self.files = {name: open(self.dir / name, "r+", newline="") for name in heads}
+            self.truncate(offsets)
         self.writers = {name: csv.writer(f) for name, f in self.files.items()}
-        for name, head in heads.items():
-            self.writers[name].writerow(head)
+        if offsets is None:
+            for name, head in heads.items():
+                self.writers[name].writerow(head)
+
+    def offsets(self) -> Dict[str, int]:
+        """Each log's length in bytes, everything written so far flushed to disk."""
+        for f in self.files.values():
+            f.flush()
+            os.fsync(f.fileno())
+        return {name: f.tell() for name, f in self.files.items()}
+
+    def truncate(self, offsets: Dict[str, int]) -> None:
+        """Cut each log back to `offsets` and write on from there."""
+        for name, f in self.files.items():
+            f.flush()
+            f.truncate(offsets[name])
+            f.seek(offsets[name])
 
     def row(self, r: Row) -> None:
         base = [r.step, r.phase, f"{r.elapsed:.3f}"]

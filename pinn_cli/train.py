@@ -1,5 +1,6 @@
 """The training loop. It runs the schedule's phases on any loss terms, network and weighting;
 it knows nothing of which PDE or which weighting scheme it runs."""
+import copy
 import math
 import signal
 import time
@@ -35,15 +36,76 @@ class Outcome:
 
 
 class Trainer:
+    """Runs the phases; its whole state (network, unknowns, weights λ, optimisers, position in the
+    schedule, RNG) is `state_dict()`, so a run can stop at any step and continue exactly."""
+
     def __init__(self, net, unknowns, losses, weighting, phases: List[Phase],
                  on_row: Callable[[Row], None], on_progress: Callable, log_every: int = 100,
-                 on_phase_end: Callable[[str, int], None] = lambda phase, step: None):
+                 on_checkpoint: Callable[[dict], None] = lambda state: None,
+                 checkpoint_every: int = 0,
+                 retries: int = 0, retry_lr_factor: float = 0.5,
+                 on_restore: Callable[[dict], None] = lambda state: None):
+        """`on_checkpoint(state)` is called with `state_dict()` at every `checkpoint_every`-th
+        step (0: never), at the start, at each phase end and on interruption, to save it. A divergence is retried up to
+        `retries` times from the last checkpoint with every learning rate multiplied by
+        `retry_lr_factor`; `on_restore(state)` lets the caller roll its logs back to it."""
         self.net, self.unknowns, self.losses, self.weighting = net, unknowns, losses, weighting
         self.phases, self.log_every = phases, max(1, int(log_every))
-        self.on_row, self.on_progress, self.on_phase_end = on_row, on_progress, on_phase_end
+        self.on_row, self.on_progress = on_row, on_progress
+        self.on_checkpoint, self.checkpoint_every = on_checkpoint, max(0, int(checkpoint_every))
+        self.retries, self.retry_lr_factor, self.on_restore = retries, retry_lr_factor, on_restore
         self.step, self.logged, self.stop, self.last_row = 0, -1, False, None
+        self.phase_index, self.phase_step, self.checkpointed = 0, 0, -1
+        self.steps: Dict[str, int] = {}  # steps done per finished (or stopped) phase
+        self.elapsed_before, self.lr_factor = 0.0, 1.0
+        self.optimizers, self.schedulers, self.lbfgs_still, self.lbfgs_previous = [], [], 0, None
+        self.retried: List[dict] = []  # one entry per divergence retried
+        self._pending = None  # optimiser states of a loaded checkpoint, applied at phase start
+        self.last_good = None
         weighting.setup(losses.kinds)
 
+    # --- state -------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "net": self.net.state_dict(), "unknowns": self.unknowns.state_dict(),
+            "weighting": self.weighting.state_dict(),
+            "optimizers": [o.state_dict() for o in self.optimizers],
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "lbfgs": {"still": self.lbfgs_still, "previous": self.lbfgs_previous},
+            "phase_index": self.phase_index, "phase_step": self.phase_step, "step": self.step,
+            "logged": self.logged, "steps": dict(self.steps), "elapsed": self.elapsed(),
+            "lr_factor": self.lr_factor, "retried": list(self.retried),
+            "rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        state = copy.deepcopy(state)
+        self.net.load_state_dict(state["net"])
+        self.unknowns.load_state_dict(state["unknowns"])
+        self.weighting.load_state_dict(state["weighting"])
+        for key in ("phase_index", "phase_step", "step", "logged", "lr_factor"):
+            setattr(self, key, state[key])
+        self.steps, self.retried = state["steps"], state["retried"]
+        self.lbfgs_still, self.lbfgs_previous = state["lbfgs"]["still"], state["lbfgs"]["previous"]
+        self.elapsed_before, self.checkpointed = state["elapsed"], state["step"]
+        self._pending = (state["optimizers"], state["schedulers"])
+        torch.set_rng_state(state["rng"])
+        self.last_good = state
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0 if hasattr(self, "t0") else self.elapsed_before
+
+    def _checkpoint(self) -> None:
+        self.checkpointed = self.step
+        state = self.state_dict()
+        self.on_checkpoint(state)  # adds what the caller needs back on restore, and saves it
+        self.last_good = copy.deepcopy(state)
+
+    def _checkpoint_due(self) -> bool:
+        return (self.checkpoint_every and self.step % self.checkpoint_every == 0
+                and self.step != self.checkpointed)
+
+    # --- losses and gradients ------------------------------------------------------------------
     def _weighted(self, terms):
         return sum(self.weighting.lambdas[k] * v for k, v in terms.items())
 
@@ -63,7 +125,7 @@ class Trainer:
         if flat is None:
             flat, dk = self._gradients(terms, params)
         self.logged = self.step
-        row = Row(self.step, phase.name, time.perf_counter() - self.t0,
+        row = Row(self.step, phase.name, self.elapsed(),
                   _floats(params), _floats(terms), float(total),
                   {k: float(g.abs().max()) for k, g in flat.items()},
                   {k: float(g.abs().mean()) for k, g in flat.items()},
@@ -75,23 +137,56 @@ class Trainer:
         bad = [k for k, v in terms.items() if not torch.isfinite(v)]
         bad += [k for k, v in params.items() if not torch.isfinite(v)]
         if bad or not math.isfinite(total):
-            raise DivergedError(
-                f"training diverged in phase '{phase.name}' at step {self.step}: "
-                f"{', '.join(bad) or 'total loss'} became NaN/Inf. Lower schedule.lr / "
-                "schedule.unknowns_lr, check the data scale, or bound the unknowns",
-            ) from None
+            self._diverged(phase, bad or ["total loss"])
+
+    def _check_gradients(self, phase):
+        grads = [p.grad.sum() for p in self.net.parameters() if p.grad is not None]
+        grads += [p.grad.sum() for p in self.unknowns.parameters() if p.grad is not None]
+        if grads and not torch.isfinite(torch.stack(grads).sum()):
+            self._diverged(phase, ["a gradient"])
+
+    def _diverged(self, phase, what):
+        raise DivergedError(
+            f"training diverged in phase '{phase.name}' at step {self.step}: "
+            f"{', '.join(what)} became NaN/Inf. Lower schedule.lr / schedule.unknowns_lr, check "
+            "the data scale, bound the unknowns, or pass on_divergence=retry",
+            step=self.step, phase=phase.name, terms=what) from None
 
     def _log_due(self):
         return self.step % self.log_every == 0 and self.step != self.logged
 
-    def _adam(self, phase, n):
-        groups = [torch.optim.Adam(self.net.parameters(), lr=phase.lr)]
-        if phase.unknowns_lr is not None:
-            groups.append(torch.optim.Adam(self.unknowns.parameters(), lr=phase.unknowns_lr))
-        decays = [torch.optim.lr_scheduler.StepLR(o, 1000, phase.decay) for o in groups]
-        for i in range(n):
+    # --- phases ----------------------------------------------------------------------------
+    def _start_phase(self, phase):
+        """Fresh optimisers for the phase, or those of the checkpoint being resumed."""
+        if phase.optimizer == "lbfgs":
+            self.optimizers = [torch.optim.LBFGS(
+                list(self.net.parameters()) + list(self.unknowns.parameters()),
+                lr=phase.lr * self.lr_factor, max_iter=1, max_eval=25, history_size=50,
+                line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)]
+            self.schedulers = []
+        else:
+            lr = phase.lr * self.lr_factor
+            self.optimizers = [torch.optim.Adam(self.net.parameters(), lr=lr)]
+            if phase.unknowns_lr is not None:
+                self.optimizers.append(torch.optim.Adam(
+                    self.unknowns.parameters(), lr=phase.unknowns_lr * self.lr_factor))
+            self.schedulers = [torch.optim.lr_scheduler.StepLR(o, 1000, phase.decay)
+                               for o in self.optimizers]
+        if self._pending is not None:
+            opt_states, sched_states = self._pending
+            self._pending = None
+            for o, st in zip(self.optimizers, opt_states):
+                o.load_state_dict(st)
+            for sch, st in zip(self.schedulers, sched_states):
+                sch.load_state_dict(st)
+
+    def _adam(self, phase):
+        for i in range(self.phase_step, phase.steps):
             if self.stop:
-                return i
+                return
+            self.phase_step = i
+            if self._checkpoint_due():
+                self._checkpoint()
             params = self.unknowns.physical()
             terms = self.losses(self.net, params)
             flat = dk = None
@@ -104,25 +199,22 @@ class Trainer:
             self._check(phase, terms, value, params)
             if self._log_due():
                 self._row(phase, terms, params, value, flat, dk)
-            for o in groups:
+            for o in self.optimizers:
                 o.zero_grad(set_to_none=True)
             self.unknowns.zero_grad(set_to_none=True)
             total.backward()
-            for o in groups:
+            self._check_gradients(phase)
+            for o in self.optimizers:
                 o.step()
-            for d in decays:
+            for d in self.schedulers:
                 d.step()
             self.unknowns.project()
             self.step += 1
+            self.phase_step = i + 1
             self.on_progress(phase, i + 1, value, _floats(params))
-        return n
 
-    def _lbfgs(self, phase, n):
-        opt = torch.optim.LBFGS(list(self.net.parameters()) + list(self.unknowns.parameters()),
-                                lr=1.0, max_iter=1, max_eval=25, history_size=50,
-                                line_search_fn="strong_wolfe", tolerance_grad=1e-12,
-                                tolerance_change=1e-15)
-
+    def _lbfgs(self, phase):
+        (opt,) = self.optimizers
         last = {}
 
         def closure():
@@ -134,10 +226,12 @@ class Trainer:
             last.update(terms=terms, params=params)
             return total
 
-        previous, still = None, 0
-        for i in range(n):
+        for i in range(self.phase_step, phase.steps):
             if self.stop:
-                return i
+                return
+            self.phase_step = i
+            if self._checkpoint_due():
+                self._checkpoint()
             if self._log_due():  # the per-term gradients need a graph of their own
                 params = self.unknowns.physical()
                 terms = self.losses(self.net, params)
@@ -148,17 +242,42 @@ class Trainer:
             # checking it and the last evaluated terms needs no extra forward pass.
             total = opt.step(closure).detach().item()
             self._check(phase, last["terms"], total, last["params"])
+            self._check_gradients(phase)
             self.unknowns.project()
             self.step += 1
+            self.phase_step = i + 1
             self.on_progress(phase, i + 1, total, _floats(self.unknowns.physical()))
-            still = still + 1 if total == previous else 0
-            if still >= 10:  # converged to machine precision: nothing left to do
-                return i + 1
-            previous = total
-        return n
+            self.lbfgs_still = self.lbfgs_still + 1 if total == self.lbfgs_previous else 0
+            self.lbfgs_previous = total
+            if self.lbfgs_still >= 10:  # converged to machine precision: nothing left to do
+                return
+
+    def _run_phases(self, outcome):
+        while self.phase_index < len(self.phases):
+            phase = self.phases[self.phase_index]
+            self._start_phase(phase)
+            (self._lbfgs if phase.optimizer == "lbfgs" else self._adam)(phase)
+            self.steps[phase.name] = self.phase_step
+            if self.stop:  # saved before the row below, which a resume rolls back
+                self._checkpoint()
+            if self.step != self.logged:  # the state after the phase's last update
+                params = self.unknowns.physical()
+                terms = self.losses(self.net, params)
+                total = self._weighted(terms).detach().item()
+                self._check(phase, terms, total, params)
+                self._row(phase, terms, params, total)
+            if self.stop:
+                outcome.status = "interrupted"
+                return
+            self.phase_index, self.phase_step = self.phase_index + 1, 0
+            self.lbfgs_still, self.lbfgs_previous = 0, None
+            self.optimizers, self.schedulers = [], []  # the next phase starts its own
+            self._checkpoint()
 
     def run(self) -> Outcome:
-        self.t0 = time.perf_counter()
+        self.t0 = time.perf_counter() - self.elapsed_before
+        if self.last_good is None:  # a new run: what a retry before any checkpoint goes back to
+            self._checkpoint()
         outcome = Outcome()
         handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
@@ -171,23 +290,42 @@ class Trainer:
         except ValueError:  # not the main thread (e.g. some launchers): no graceful stop
             handlers = {}
         try:
-            for phase in self.phases:
-                run = self._lbfgs if phase.optimizer == "lbfgs" else self._adam
-                outcome.steps[phase.name] = run(phase, phase.steps)
-                if self.step != self.logged:  # the state after the phase's last update
-                    params = self.unknowns.physical()
-                    terms = self.losses(self.net, params)
-                    total = self._weighted(terms).detach().item()
-                    self._check(phase, terms, total, params)
-                    self._row(phase, terms, params, total)
-                self.on_phase_end(phase.name, self.step)
-                if self.stop:
-                    outcome.status = "interrupted"
+            while True:
+                try:
+                    self._run_phases(outcome)
                     break
+                except DivergedError as err:
+                    if len(self.retried) >= self.retries:
+                        raise
+                    retried = self.retried + [{"step": err.step, "phase": err.phase,
+                                               "terms": err.terms}]
+                    state = self.last_good
+                    self.load_state_dict(state)
+                    self.retried = retried
+                    self.lr_factor *= self.retry_lr_factor
+                    self._pending = _scaled_lrs(self._pending, self.retry_lr_factor)
+                    self.t0 = time.perf_counter() - self.elapsed_before
+                    self.on_restore(state)
         finally:
             for s, h in handlers.items():
                 signal.signal(s, h)
+        outcome.steps = dict(self.steps)
         return outcome
+
+
+def _scaled_lrs(pending, factor):
+    """Checkpointed optimiser states with every learning rate multiplied by `factor`."""
+    opt_states, sched_states = pending
+    for st in opt_states:
+        for g in st["param_groups"]:
+            g["lr"] *= factor
+            if "initial_lr" in g:
+                g["initial_lr"] *= factor
+    for st in sched_states:
+        st["base_lrs"] = [lr * factor for lr in st.get("base_lrs", [])]
+        if "_last_lr" in st:
+            st["_last_lr"] = [lr * factor for lr in st["_last_lr"]]
+    return opt_states, sched_states
 
 
 def _floats(tensors: Dict[str, torch.Tensor]) -> Dict[str, float]:

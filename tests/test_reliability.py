@@ -1,0 +1,154 @@
+"""Runs that survive: checkpoints, resume after kill -9 or Ctrl-C, sweeps that resume, divergence
+retries. Each guarantee in the README's Reliability section names its test here."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import run_cli, run_dirs, summary
+
+# Small and deterministic on the CPU (one thread): ~5 s for 600 steps.
+SHORT = ["schedule.pretrain_steps=100", "schedule.identify_steps=300", "schedule.lbfgs_steps=200",
+         "arch.depth=3", "collocation.n_points=500", "data.n_obs=300", "plots=false",
+         "checkpoint_every=50", "log_every=50"]
+LOGS = ("params.csv", "losses.csv", "grad_norms.csv")
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def _start(args, cwd):
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | {
+        "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "pinn_cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_step(run, step, proc, timeout=120):
+    """Wait until the run's checkpoint is at `step` or later (it is rewritten atomically)."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        ckpt = run / "checkpoint.pt"
+        if ckpt.exists():
+            try:
+                if torch.load(ckpt, weights_only=False)["step"] >= step:
+                    return
+            except Exception:  # replaced while reading: try again
+                pass
+        assert proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint at step {step} in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("full")
+    r = run_cli(SHORT + ["hydra.run.dir=full"], cwd)
+    assert r.returncode == 0, r.stderr
+    return cwd / "full"
+
+
+def _same_run(a: Path, b: Path):
+    """Same logged steps in every log, and the same unknowns, to 1e-6 relative."""
+    for name in LOGS:
+        ra, rb = _rows(a / name), _rows(b / name)
+        assert [r[0] for r in ra] == [r[0] for r in rb], name  # no step missing or twice
+    for x, y in zip(_rows(a / "params.csv")[1:], _rows(b / "params.csv")[1:]):
+        assert abs(float(x[3]) - float(y[3])) <= 1e-6 * abs(float(x[3]))
+    ka, kb = (summary(d)["unknowns"]["k"]["estimate"] for d in (a, b))
+    assert abs(ka - kb) <= 1e-6 * abs(ka)
+    assert summary(b)["steps"] == summary(a)["steps"]
+
+
+def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path, uninterrupted):
+    proc = _start(SHORT + ["hydra.run.dir=cut"], tmp_path)
+    _wait_for_step(tmp_path / "cut", 250, proc)  # mid-way through the identify phase
+    proc.kill()  # SIGKILL: no chance to clean up
+    proc.wait()
+    assert summary(tmp_path / "cut")["status"] == "running"
+    r = run_cli(["resume=cut"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    s = summary(tmp_path / "cut")
+    assert s["status"] == "completed" and s["resumed_from_step"] >= 250
+    _same_run(uninterrupted, tmp_path / "cut")
+
+
+def test_sigint_checkpoints_then_resume_equals_uninterrupted_run(tmp_path, uninterrupted):
+    proc = _start(SHORT + ["hydra.run.dir=cut"], tmp_path)
+    _wait_for_step(tmp_path / "cut", 450, proc)  # in the L-BFGS phase
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out
+    s = summary(tmp_path / "cut")
+    assert s["status"] == "interrupted"
+    stopped = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["step"]
+    assert stopped >= 450  # the checkpoint holds the step it stopped at
+    assert run_cli(["resume=cut"], tmp_path).returncode == 0
+    _same_run(uninterrupted, tmp_path / "cut")
+
+
+def test_resume_of_a_finished_run_changes_nothing(tmp_path, uninterrupted):
+    before = {n: (uninterrupted / n).read_bytes() for n in LOGS + ("summary.json",)}
+    r = run_cli([f"resume={uninterrupted}"], tmp_path)
+    assert r.returncode == 0 and "nothing to resume" in r.stdout + r.stderr
+    assert {n: (uninterrupted / n).read_bytes() for n in before} == before
+
+
+@pytest.mark.parametrize("args,message", [
+    (["resume=nowhere"], "resume=nowhere: no overrides.yaml there"),
+    (["resume=RUN", "seed=3"], "resume continues a run with its own config; drop ['seed=3']"),
+    (["-m", "resume=RUN"], "no multirun.yaml there"),
+])
+def test_resume_errors_name_the_fix(tmp_path, uninterrupted, args, message):
+    r = run_cli([a.replace("RUN", str(uninterrupted)) for a in args], tmp_path)
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 2 and message in out and "Traceback" not in out
+
+
+def test_resumed_sweep_skips_finished_jobs(tmp_path):
+    tiny = [a.replace("identify_steps=300", "identify_steps=100") for a in SHORT]
+    r = run_cli(["-m", *tiny, "seed=0,1", "hydra.sweep.dir=sweep"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    done, lost = tmp_path / "sweep" / "0", tmp_path / "sweep" / "1"
+    kept = (done / "summary.json").read_bytes()
+    for name in ("summary.json", "checkpoint.pt", *LOGS):  # job 1 "died before it started"
+        (lost / name).unlink()
+    r = run_cli(["-m", "resume=sweep"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (done / "summary.json").read_bytes() == kept  # skipped
+    assert summary(lost)["status"] == "completed" and len(run_dirs(tmp_path / "sweep")) == 2
+
+
+DIVERGING = ["schedule.pretrain_steps=5", "schedule.identify_steps=50",
+             "schedule.lbfgs_steps=0", "schedule.unknowns_lr=1e4", "plots=false", "log_every=10",
+             "checkpoint_every=10"]
+
+
+def test_divergence_retry_restores_checkpoint_with_lower_rates(tmp_path):
+    r = run_cli(DIVERGING + ["on_divergence=retry", "retry_lr_factor=1e-4"], tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (run,) = run_dirs(tmp_path / "outputs")
+    s = summary(run)
+    assert s["status"] == "completed" and len(s["retries"]) == 1
+    assert s["retries"][0]["phase"] == "identify" and s["retries"][0]["terms"]
+    steps = [int(r[0]) for r in _rows(run / "params.csv")[1:]]
+    assert steps == sorted(set(steps))  # the diverged attempt's rows were rolled back
+
+
+def test_divergence_retries_are_bounded_then_recorded(tmp_path):
+    r = run_cli(DIVERGING + ["on_divergence=retry", "max_retries=2"], tmp_path)
+    assert r.returncode == 3
+    (run,) = run_dirs(tmp_path / "outputs")
+    s = summary(run)
+    assert s["status"] == "diverged" and len(s["retries"]) == 2
+    assert s["diverged_at"]["phase"] == "identify" and s["diverged_at"]["step"] >= 5
+    assert s["diverged_at"]["terms"]
