@@ -35,6 +35,11 @@ def _run(task, cfg: DictConfig):
         return task(cfg)
     except PinnFitError as err:
         _report(err, err.exit_code)
+    except OSError as err:  # writing the run folder: disk full, read-only, quota
+        _report(PinnFitError(
+            f"cannot write {err.filename or 'the output'}: {err.strerror or err}; free disk space "
+            "or write elsewhere (hydra.run.dir=FOLDER, or run from a writable folder). What was "
+            "written before stays"), 2)
     except KeyboardInterrupt:
         log.error("interrupted")
         sys.exit(130)

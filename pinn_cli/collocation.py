@@ -26,3 +26,14 @@ def sample_box(domain: Dict[str, Tuple[float, float]], n: int, sampler: str, see
         else:
             cols.append(lo + (hi - lo) * u[:, free.index(name)])
     return torch.stack(cols, dim=1)
+
+
+def sample_periodic(domain: Dict[str, Tuple[float, float]], name: str, n: int, sampler: str,
+                    seed: int) -> torch.Tensor:
+    """2n points for periodicity in the input `name`: n points on the face name = lo (the other
+    inputs drawn as in `sample_box`), then the same n points with name = hi."""
+    lo, hi = domain[name]
+    low = sample_box(domain, n, sampler, seed, at={name: lo})
+    high = low.clone()
+    high[:, list(domain).index(name)] = hi
+    return torch.cat([low, high])

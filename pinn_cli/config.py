@@ -60,6 +60,9 @@ class PdeConf:
     residuals: Dict[str, Any] = MISSING  # name -> equation string or {_target_, needs}
     constants: Dict[str, float] = field(default_factory=dict)
     conditions: Dict[str, ConditionConf] = field(default_factory=dict)
+    # inputs in which the solution is periodic, e.g. [x]: loss term periodic_x matches every
+    # field (and its x-derivatives below the residuals' highest order in x) at x = lo and x = hi
+    periodic: List[str] = field(default_factory=list)
     reference: Optional[ReferenceConf] = None
 
 
@@ -126,6 +129,18 @@ class JointConf:
 
 
 @dataclass
+class DiagnosticsOffConf:
+    _target_: str = "pinn_cli.identifiability.Off"
+
+
+@dataclass
+class DiagnosticsQuickConf:
+    _target_: str = "pinn_cli.identifiability.Quick"
+    max_iterations: int = MISSING  # Levenberg–Marquardt iterations of the classical fit
+    identifiable_rel_std: float = MISSING  # Cramér–Rao relative std below which: identifiable
+
+
+@dataclass
 class CollocationConf:
     n_points: int = MISSING  # residual points drawn in the domain
     n_condition_points: int = MISSING  # per initial/boundary condition
@@ -147,6 +162,7 @@ class Config:
     arch: Any = MISSING
     weighting: Any = MISSING
     schedule: Any = MISSING
+    diagnostics: Any = MISSING
     collocation: CollocationConf = MISSING
     seed: int = MISSING
     device: str = MISSING  # cpu | cuda | cuda:N
@@ -196,6 +212,8 @@ SCHEMAS = {
     "annealing_schema": AnnealingConf,
     "pretrain_identify_schema": PretrainIdentifyConf,
     "joint_schema": JointConf,
+    "diagnostics_off_schema": DiagnosticsOffConf,
+    "diagnostics_quick_schema": DiagnosticsQuickConf,
 }
 
 

@@ -100,8 +100,9 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
                                f"1..{n}, or data.n_obs=null for all")
         keep = rng.choice(n, size=n_obs, replace=False)
         x, y = x[keep], y[keep]
-    if noise < 0:
-        raise PinnFitError(f"data.noise={noise} must be >= 0 (a fraction of std(field))")
+    if not 0 <= noise < np.inf:
+        raise PinnFitError(f"data.noise={noise} must be a finite number >= 0 (a fraction of "
+                           "std(field))")
     if noise > 0:
         y = y + noise * y.std(axis=0) * rng.standard_normal(y.shape)
     return Observations(x, y, list(fields), str(path), n, truth)
@@ -203,7 +204,7 @@ def _axis_order(ds, shape, axes, coords, where) -> List[str]:
                                f"input (lengths {lengths}); add an 'axes' attribute to the "
                                "dataset naming its axes in order")
         order = [next((i for i in coords if lengths[i] == n), None) for n in shape]
-        if None in order:
+        if None in order or sorted(order) != sorted(coords):
             order = list(coords)  # reported as a shape mismatch below
     expected = tuple(len(axes[i]) for i in order)
     if len(shape) != len(coords) or tuple(shape) != expected:

@@ -10,11 +10,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
-from pinn_cli.collocation import sample_box
+from pinn_cli.collocation import sample_box, sample_periodic
 from pinn_cli.console import Reporter
 from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.losses import Losses, Unknowns
-from pinn_cli.record import RunRecorder, plot_run
+from pinn_cli.record import RunRecorder, plot_run, read_csv
 from pinn_cli.train import Trainer
 
 log = logging.getLogger("pinn-fit")
@@ -24,6 +24,8 @@ def _setup_torch(cfg):
     dtypes = {"float32": torch.float32, "float64": torch.float64}
     if cfg.precision not in dtypes:
         raise PinnFitError(f"precision={cfg.precision!r}: choose float32 or float64")
+    if cfg.device != "cpu" and not cfg.device.startswith("cuda"):
+        raise PinnFitError(f"device={cfg.device!r}: choose cpu, cuda or cuda:N")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise PinnFitError(f"device={cfg.device} but torch sees no CUDA device; use device=cpu")
     if cfg.threads:
@@ -65,8 +67,11 @@ def build(cfg: DictConfig, device):
                            "collocation.include_observations=true")
     cond_x = [tensor(sample_box(problem.domain, col.n_condition_points, col.sampler,
                                 cfg.seed + 1 + i, at)) for i, (_, at) in enumerate(problem.conditions)]
+    periodic_x = [tensor(sample_periodic(problem.domain, p.input, col.n_condition_points,
+                                         col.sampler, cfg.seed + 1 + len(cond_x) + i))
+                  for i, p in enumerate(problem.periodic)]
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x,
-                    cfg.derivatives.value)
+                    cfg.derivatives.value, periodic_x)
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
 
@@ -103,7 +108,7 @@ def fit(cfg: DictConfig):
     if previous is not None and previous.get("status") in FINAL:
         log.info("%s already ended with status %s; nothing to resume", run_dir,
                  previous["status"])
-        return previous.get("unknowns")
+        return None
     device = _setup_torch(cfg)
     problem, obs, net, losses, unknowns = build(cfg, device)
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
@@ -152,7 +157,7 @@ def fit(cfg: DictConfig):
     trainer = Trainer(net, unknowns, losses, weighting, phases, on_row, reporter.progress_step,
                       cfg.log_every, checkpoint, cfg.checkpoint_every,
                       cfg.max_retries if cfg.on_divergence.value == "retry" else 0,
-                      cfg.retry_lr_factor, on_restore)
+                      cfg.retry_lr_factor, on_restore, recorder.gradients)
     if state:
         trainer.load_state_dict(state)
         trainer.last_row = state["last_row"]
@@ -175,6 +180,14 @@ def fit(cfg: DictConfig):
         recorder.close()
     report = summary(outcome.status)
     _plots(cfg, run_dir, truth)
+    if outcome.status == "completed":
+        diagnostics = call(cfg.diagnostics)(
+            problem=problem, obs=obs, noise=cfg.data.noise,
+            estimates={k: r["estimate"] for k, r in report.items()}, run_dir=run_dir,
+            logs={n: read_csv(run_dir / n) for n in ("params.csv", "losses.csv",
+                                                      "grad_norms.csv")})
+        if diagnostics:
+            report = summary(outcome.status, identifiability=_verdicts(diagnostics))
     for name, r in report.items():
         err = f", truth {r['truth']:.6g}, error {100 * r['rel_error']:.3f} %" \
             if r["rel_error"] is not None else ""
@@ -182,7 +195,26 @@ def fit(cfg: DictConfig):
     log.info("%s in %.1f s: %s", outcome.status, trainer.elapsed(), run_dir)
     if outcome.status == "interrupted":
         raise KeyboardInterrupt
-    return report
+    return objective(report, trainer.last_row)
+
+
+def _verdicts(diagnostics):
+    """What summary.json keeps of identifiability.json: per unknown, the verdict line and the
+    classical estimate with its Cramér–Rao std; and the training warnings."""
+    c = diagnostics.get("classical", {})
+    return {"verdicts": diagnostics.get("verdict", {}),
+            "classical": {k: {"estimate": v, "crlb_std": c["crlb_std"][k]}
+                          for k, v in c.get("estimate", {}).items()},
+            "warnings": diagnostics.get("warnings", [])}
+
+
+def objective(report, row) -> float:
+    """What a sweeper minimises (hydra/sweeper=optuna): the largest relative error of the
+    unknowns when every truth is known, else the final weighted loss."""
+    errors = [r["rel_error"] for r in report.values()]
+    if errors and None not in errors:
+        return max(errors)
+    return row.total if row else float("inf")
 
 
 def _plots(cfg, run_dir, truth):

@@ -115,8 +115,9 @@ def generate(cfg: DictConfig) -> Path:
     if sorted(truth) != sorted(names):
         raise PinnFitError(f"pde.reference.truth gives {sorted(truth)}; give a value for each "
                            f"unknown {names}")
-    if cfg.noise < 0:
-        raise PinnFitError(f"noise={cfg.noise} must be >= 0 (a fraction of std(field))")
+    if not 0 <= cfg.noise < np.inf:
+        raise PinnFitError(f"noise={cfg.noise} must be a finite number >= 0 (a fraction of "
+                           "std(field))")
     out = Path(cfg.out)
     if out.exists() and not cfg.overwrite:
         raise PinnFitError(f"{out} exists; pinn-data does not overwrite files: choose another "

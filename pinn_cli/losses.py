@@ -1,4 +1,5 @@
-"""The loss terms of a run: mean squared data misfit, residuals and conditions at their points."""
+"""The loss terms of a run: mean squared data misfit, residuals and conditions at their points,
+and one term per periodic input: the mean squared mismatch between its two faces."""
 from typing import Dict
 
 import torch
@@ -34,7 +35,10 @@ class Losses:
     """Callable (net, params) -> {term: scalar loss}; `kinds` says what each term is."""
 
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
-                 engine: str = "auto"):
+                 engine: str = "auto", periodic_x=()):
+        """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
+        problem.periodic, 2n points, the first n on the face input = lo and the next n the same
+        points with input = hi (collocation.sample_periodic)."""
         self.problem, self.engine = problem, engine
         self.obs_x, self.obs_y = obs_x, obs_y
         self.obs_cols = [problem.outputs.index(f) for f in obs_fields]
@@ -42,12 +46,18 @@ class Losses:
         self.residual_needs = problem.needs(problem.residuals)
         self.conditions = [(eq, x, problem.needs([eq])) for (eq, _), x
                            in zip(problem.conditions, condition_x)]
+        if len(periodic_x) != len(problem.periodic):
+            raise ValueError(f"{len(problem.periodic)} periodic inputs but {len(periodic_x)} "
+                             "point sets")
+        self.periodic = list(zip(problem.periodic, periodic_x))
         self.kinds = {"data": "data"}
         for name, kind in [(e.name, "residual") for e in problem.residuals] + \
-                          [(e.name, "condition") for e, _ in problem.conditions]:
+                          [(e.name, "condition") for e, _ in problem.conditions] + \
+                          [(p.name, "condition") for p in problem.periodic]:
             if name in self.kinds:
                 raise PinnFitError(f"loss term name '{name}' is used twice; give residuals and "
-                                   "conditions distinct names, other than 'data'")
+                                   "conditions distinct names, other than 'data' and "
+                                   "periodic_<input>")
             self.kinds[name] = kind
 
     def _named(self, net, x, needs):
@@ -63,4 +73,13 @@ class Losses:
         for eq, x, needs in self.conditions:
             r = self.problem.evaluate([eq], self._named(net, x, needs), params)[eq.name]
             terms[eq.name] = r.square().mean()
+        for p, x in self.periodic:
+            terms[p.name] = self.periodic_mismatch(net, p, x)
         return terms
+
+    def periodic_mismatch(self, net, p, x) -> torch.Tensor:
+        """Σ over the fields and their derivatives p.needs of mean (value at lo − value at hi)²,
+        at the paired points x (2n, n_inputs)."""
+        n = len(x) // 2
+        vals = evaluate_fields(net, x, p.needs, self.problem.outputs, engine=self.engine)
+        return sum((v[:n] - v[n:]).square().mean() for v in vals.values())

@@ -6,7 +6,12 @@ Sympy parses each string; a symbol ``<field>_<inputs>`` is a partial derivative 
 ∂²u/∂x∂t), so the derivatives each residual needs are inferred from the equations. A residual
 may instead be a Python callable, ``{_target_: pkg.module.fn, needs: [u_t, u_xx]}``, called as
 ``fn(values, params)`` with dicts of tensors.
+
+``periodic: [x]`` makes the solution periodic in the input x: a loss term ``periodic_x`` asks every
+field, and its x-derivatives up to one order below the highest x-derivative the residuals take,
+to agree on the faces x = lo and x = hi (see `Periodic`).
 """
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Tuple
@@ -42,6 +47,21 @@ class Unknown:
     bounds: Tuple[float, float] | None = None
 
     def __post_init__(self):
+        where = f"pde.unknowns.{self.name}"
+        if not math.isfinite(self.guess):
+            raise PinnFitError(f"{where}.guess={self.guess}: give a finite number")
+        if not math.isfinite(self.scale) or self.scale == 0 or \
+                (self.transform == "log" and self.scale < 0):
+            raise PinnFitError(f"{where}.scale={self.scale}: give the unknown's reference "
+                               "magnitude, a finite number > 0")
+        if self.bounds is not None:
+            b = list(self.bounds)
+            if len(b) != 2 or not all(math.isfinite(v) for v in b) or not b[0] < b[1]:
+                raise PinnFitError(f"{where}.bounds={b}: give [lo, hi] with lo < hi, or null")
+            if self.transform == "log" and b[0] <= 0:
+                raise PinnFitError(f"{where}.bounds={b}: with transform log the unknown is "
+                                   "positive; give bounds with lo > 0")
+            self.bounds = (float(b[0]), float(b[1]))
         if self.transform == "log" and self.guess <= 0:
             raise PinnFitError(f"unknown '{self.name}': transform log needs a positive guess, got "
                                f"{self.guess}; set pde.unknowns.{self.name}.guess to a value > 0")
@@ -72,14 +92,32 @@ class Equation:
     needs: List[Derivative]
 
 
+@dataclass
+class Periodic:
+    """Periodicity in one input: every derivative in `needs` (each field, and its derivatives
+    along the input up to `order`) takes the same value on the faces input = lo and input = hi.
+    `order` is one below the highest derivative along the input that the residuals use (an
+    equation of order m in x needs u, ..., ∂^{m-1}u/∂x^{m-1} matched to be well posed): 0 for
+    u_t + beta*u_x (u only), 1 for u_t - k*u_xx (u and u_x)."""
+
+    name: str  # the loss term, "periodic_<input>"
+    input: str
+    index: int  # the input's column
+    order: int
+    needs: List[Derivative]
+
+
 class Problem:
     """An inverse problem: domain, fields, unknowns, residual equations and conditions."""
 
     def __init__(self, name, inputs, outputs, unknowns, residuals, constants=None,
-                 conditions=None, reference=None):
+                 conditions=None, reference=None, periodic=None):
         self.name = name
         self.reference = reference  # the project's solver for this problem (pinn-data), or None
         self.inputs = list(inputs)
+        bad = [k for k, v in inputs.items() if len(v) != 2]
+        if bad:
+            raise PinnFitError(f"pde.inputs.{bad[0]}: give the domain as [lo, hi]")
         self.domain = {k: (float(v[0]), float(v[1])) for k, v in inputs.items()}
         for k, (lo, hi) in self.domain.items():
             if not hi > lo:
@@ -101,6 +139,24 @@ class Problem:
                                    f"inputs; inputs are {self.inputs}")
             self.conditions.append((self._equation(k, c["equation"], f"pde.conditions.{k}"),
                                     {a: float(v) for a, v in c["at"].items()}))
+        self.periodic = self._periodic(_plain(periodic) or [])
+
+    def _periodic(self, names) -> List[Periodic]:
+        if isinstance(names, str):
+            names = [names]
+        out = []
+        for k in names:
+            if k not in self.inputs:
+                near = difflib.get_close_matches(str(k), self.inputs, n=1) or self.inputs[:1]
+                raise PinnFitError(f"pde.periodic names '{k}', which is not an input; inputs are "
+                                   f"{self.inputs}: list inputs only, e.g. periodic: [{near[0]}]")
+            if any(p.input == k for p in out):
+                raise PinnFitError(f"pde.periodic names '{k}' twice; list each input once")
+            i = self.inputs.index(k)
+            order = max([idx.count(i) for eq in self.residuals for _, idx in eq.needs] + [1]) - 1
+            needs = [(f, (i,) * n) for f in self.outputs for n in range(order + 1)]
+            out.append(Periodic(f"periodic_{k}", k, i, order, needs))
+        return out
 
     # --- parsing -------------------------------------------------------------------------
     def derivative_symbol(self, name: str) -> Derivative | None:

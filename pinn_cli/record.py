@@ -1,4 +1,4 @@
-"""The run folder: CSV logs, summary.json, checkpoint.pt and plots.
+"""The run folder: CSV logs, summary.json, checkpoint.pt, gradients.h5 and plots.
 
 Columns (one row per logged step; `step` counts optimiser updates over all phases):
 - params.csv: step, phase, elapsed_s, <unknown>..., then `dL:<term>/d<unknown>` = ∂L_term/∂k
@@ -81,6 +81,23 @@ class RunRecorder:
         for f in self.files.values():
             f.close()
 
+    def gradients(self, step: int, phase: str, grads: Dict[str, Dict[str, object]]) -> None:
+        """Append ∇θ L_term per parameter at `step` to gradients.h5 (group `<step>`, attribute
+        phase, datasets `<term>/<parameter>`, float32); a step written before is replaced."""
+        import h5py
+        import numpy as np
+
+        with h5py.File(self.dir / "gradients.h5", "a") as f:
+            name = str(step)
+            if name in f:
+                del f[name]
+            g = f.create_group(name)
+            g.attrs["phase"] = phase
+            g.attrs["parameters"] = list(next(iter(grads.values()), {}))  # network order
+            for term, params in grads.items():
+                for pname, arr in params.items():
+                    g[f"{term}/{pname}"] = np.asarray(arr, dtype=np.float32)
+
     def summary(self, data: Dict) -> None:
         atomic_write(self.dir / "summary.json",
                      lambda p: p.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n"))
@@ -153,6 +170,101 @@ def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
         a.legend(fontsize=7)
     a2.set_xlabel("step")
     _save(fig, run_dir / "grad_norms.png")
+
+
+def plot_runs(runs, folder: Path) -> List[Path]:
+    """Overlays of several runs in `folder`: runs_params.png (each unknown's trajectory, truth
+    dashed), runs_losses.png (total loss), runs_lambdas.png (λ of the weighted terms); and in
+    each run folder with gradients.h5, grad_hist.png (per-layer histograms of ∇θ L_term at the
+    end of each phase, as in Wang, Teng & Perdikaris 2021, Fig. 2)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder if Path(folder).is_dir() else Path(folder).parent)
+    logs = [(r, {n: read_csv(r.folder / n) for n in ("params.csv", "losses.csv",
+                                                      "grad_norms.csv")})
+            for r in runs if (r.folder / "params.csv").exists()]
+    label = lambda r: str(r.folder.relative_to(folder)) if r.folder != folder else r.folder.name
+    names = sorted({n for r, _ in logs for n in r.unknowns} or
+                   {c for _, c in logs for c in c["params.csv"] if c not in
+                    ("step", "phase", "elapsed_s") and not c.startswith("dL:")})
+    written = []
+    fig, axes = plt.subplots(max(1, len(names)), 1, figsize=(7, 2.6 * max(1, len(names))),
+                             squeeze=False)
+    for ax, n in zip(axes[:, 0], names):
+        for r, c in logs:
+            if n in c["params.csv"]:
+                ax.plot(c["params.csv"]["step"], c["params.csv"][n], lw=1, label=label(r))
+        truths = {r.unknowns.get(n, {}).get("truth") for r, _ in logs} - {None}
+        for t in truths:
+            ax.axhline(t, color="k", ls="--", lw=1)
+        ax.set_ylabel(n)
+    axes[0, 0].legend(fontsize=6, ncol=2)
+    axes[-1, 0].set_xlabel("step")
+    written.append(folder / "runs_params.png")
+    _save(fig, written[-1])
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r, c in logs:
+        ax.semilogy(c["losses.csv"]["step"], [max(v, 1e-300) for v in c["losses.csv"]["total"]],
+                    lw=1, label=label(r))
+    ax.set_xlabel("step")
+    ax.set_ylabel("total weighted loss")
+    ax.legend(fontsize=6, ncol=2)
+    written.append(folder / "runs_losses.png")
+    _save(fig, written[-1])
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r, c in logs:
+        g = c["grad_norms.csv"]
+        for col in (k for k in g if k.startswith("lambda:")):
+            ax.semilogy(g["step"], g[col], lw=1, label=f"{label(r)} {col.split(':', 1)[1]}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("λ")
+    ax.legend(fontsize=6, ncol=2)
+    written.append(folder / "runs_lambdas.png")
+    _save(fig, written[-1])
+
+    for r, _ in logs:
+        if (r.folder / "gradients.h5").exists():
+            written.append(plot_gradient_histograms(r.folder))
+    return written
+
+
+def plot_gradient_histograms(run_dir: Path) -> Path:
+    """grad_hist.png: for each phase end (rows) and each layer's weight matrix (columns), the
+    histogram of ∇θ L_term of every loss term (Wang, Teng & Perdikaris 2021, Fig. 2)."""
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    with h5py.File(run_dir / "gradients.h5", "r") as f:
+        steps = sorted(f, key=int)
+        layers = [p for p in f[steps[0]].attrs["parameters"] if p.endswith("weight")]
+        fig, axes = plt.subplots(len(steps), len(layers), squeeze=False,
+                                 figsize=(2.4 * len(layers), 2.0 * len(steps)))
+        for i, s in enumerate(steps):
+            for j, layer in enumerate(layers):
+                ax = axes[i, j]
+                for term in f[s]:
+                    if layer in f[s][term]:
+                        g = np.asarray(f[s][term][layer]).ravel()
+                        ax.hist(g, bins=40, histtype="step", density=True, label=term)
+                ax.set_yscale("log")
+                ax.tick_params(labelsize=6)
+                if i == 0:
+                    ax.set_title(layer, fontsize=7)
+                if j == 0:
+                    ax.set_ylabel(f"step {s}\n{f[s].attrs['phase']}", fontsize=7)
+        axes[0, 0].legend(fontsize=6)
+    path = run_dir / "grad_hist.png"
+    _save(fig, path)
+    return path
 
 
 def _phase_starts(cols):

@@ -44,16 +44,21 @@ class Trainer:
                  on_checkpoint: Callable[[dict], None] = lambda state: None,
                  checkpoint_every: int = 0,
                  retries: int = 0, retry_lr_factor: float = 0.5,
-                 on_restore: Callable[[dict], None] = lambda state: None):
+                 on_restore: Callable[[dict], None] = lambda state: None,
+                 on_gradients: Callable[[int, str, dict], None] = lambda step, phase, g: None):
         """`on_checkpoint(state)` is called with `state_dict()` at every `checkpoint_every`-th
         step (0: never), at the start, at each phase end and on interruption, to save it. A divergence is retried up to
         `retries` times from the last checkpoint with every learning rate multiplied by
-        `retry_lr_factor`; `on_restore(state)` lets the caller roll its logs back to it."""
+        `retry_lr_factor`; `on_restore(state)` lets the caller roll its logs back to it.
+        `on_gradients(step, phase, {term: {parameter name: ∇ of L_term}})` receives the
+        per-term gradients over the network's parameters at the end of each phase (the
+        per-layer histograms of Wang, Teng & Perdikaris 2021, Fig. 2)."""
         self.net, self.unknowns, self.losses, self.weighting = net, unknowns, losses, weighting
         self.phases, self.log_every = phases, max(1, int(log_every))
         self.on_row, self.on_progress = on_row, on_progress
         self.on_checkpoint, self.checkpoint_every = on_checkpoint, max(0, int(checkpoint_every))
         self.retries, self.retry_lr_factor, self.on_restore = retries, retry_lr_factor, on_restore
+        self.on_gradients = on_gradients
         self.step, self.logged, self.stop, self.last_row = 0, -1, False, None
         self.phase_index, self.phase_step, self.checkpointed = 0, 0, -1
         self.steps: Dict[str, int] = {}  # steps done per finished (or stopped) phase
@@ -151,6 +156,15 @@ class Trainer:
             f"{', '.join(what)} became NaN/Inf. Lower schedule.lr / schedule.unknowns_lr, check "
             "the data scale, bound the unknowns, or pass on_divergence=retry",
             step=self.step, phase=phase.name, terms=what) from None
+
+    def _per_parameter(self, flat):
+        """Each term's flat gradient split back into the network's named parameters."""
+        named = list(self.net.named_parameters())
+        out = {}
+        for term, g in flat.items():
+            parts = torch.split(g.detach().cpu(), [p.numel() for _, p in named])
+            out[term] = {n: part.reshape(p.shape).numpy() for (n, p), part in zip(named, parts)}
+        return out
 
     def _log_due(self):
         return self.step % self.log_every == 0 and self.step != self.logged
@@ -260,12 +274,15 @@ class Trainer:
             self.steps[phase.name] = self.phase_step
             if self.stop:  # saved before the row below, which a resume rolls back
                 self._checkpoint()
+            params = self.unknowns.physical()
+            terms = self.losses(self.net, params)
+            total = self._weighted(terms).detach().item()
+            self._check(phase, terms, total, params)
+            flat, dk = self._gradients(terms, params)
             if self.step != self.logged:  # the state after the phase's last update
-                params = self.unknowns.physical()
-                terms = self.losses(self.net, params)
-                total = self._weighted(terms).detach().item()
-                self._check(phase, terms, total, params)
-                self._row(phase, terms, params, total)
+                self._row(phase, terms, params, total, flat, dk)
+            if not self.stop:
+                self.on_gradients(self.step, phase.name, self._per_parameter(flat))
             if self.stop:
                 outcome.status = "interrupted"
                 return

@@ -103,3 +103,14 @@ def test_log_transform_needs_positive_guess():
     spec = dict(BURGERS, unknowns={"nu": {"guess": -1.0, "transform": "log"}})
     with pytest.raises(PinnFitError, match="positive guess"):
         Problem(**spec)
+
+
+def test_periodic_order_from_a_python_residual():
+    """`periodic: [x]` reads the x-order from a callable residual's `needs` (u_xx: u and u_x)."""
+    spec = dict(name="h", inputs={"x": [0, 1], "t": [0, 1]}, outputs=["u"],
+                unknowns={"k": {"guess": 0.3}}, periodic=["x"],
+                residuals={"heat": {"_target_": "test_problem.hand_residual",
+                                    "needs": ["u_t", "u_xx"]}})
+    (p,) = Problem(**spec).periodic
+    assert p.name == "periodic_x" and p.needs == [("u", ()), ("u", (0,))]
+    assert Problem(**BURGERS).periodic == []

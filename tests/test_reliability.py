@@ -152,3 +152,30 @@ def test_divergence_retries_are_bounded_then_recorded(tmp_path):
     assert s["status"] == "diverged" and len(s["retries"]) == 2
     assert s["diverged_at"]["phase"] == "identify" and s["diverged_at"]["step"] >= 5
     assert s["diverged_at"]["terms"]
+
+
+FULL_DISK = """
+import errno, sys
+import pinn_cli.record as record
+def row(self, r):
+    if r.step >= 20:
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.dir / "params.csv"))
+    ROW(self, r)
+ROW, record.RunRecorder.row = record.RunRecorder.row, row
+from pinn_cli.app import main
+sys.argv = ["pinn-fit", *sys.argv[1:]]
+main()
+"""
+
+
+def test_disk_full_gives_one_message_and_keeps_what_was_written(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    r = subprocess.run([sys.executable, "-c", FULL_DISK, *SHORT, "log_every=10",
+                        "hydra.run.dir=run"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=300)
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 2 and "Traceback" not in out
+    assert "No space left on device; free disk space or write elsewhere" in out
+    s = summary(tmp_path / "run")
+    assert s["status"] == "failed" and "No space left" in s["error"]
+    assert [row[0] for row in _rows(tmp_path / "run" / "params.csv")] == ["step", "0", "10"]

@@ -1,0 +1,158 @@
+"""`pinn-inspect PATH`: one table of the runs in a run folder, a sweep folder or a whole
+outputs/ or multirun/ tree (pinn_cli.runs), with seed collapsing, sorting, filtering, export,
+pivot tables and overlay plots."""
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pinn_cli.runs import find_runs, pivot, table, write_csv
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="pinn-inspect",
+        description="Tabulate pinn-fit runs: one row per setting, runs that differ only by seed "
+                    "collapsed into mean ± std.",
+        epilog="Examples:\n  pinn-inspect multirun/2026-11-26/10-00-00-000000\n"
+               "  pinn-inspect outputs --sort nu_rel_error --filter status=completed\n"
+               "  pinn-inspect SWEEP --pivot data.n_obs,data.noise\n"
+               "  pinn-inspect SWEEP --csv runs.csv --plot",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("path", type=Path, help="a run folder, a sweep folder, or a tree of them")
+    p.add_argument("--sort", metavar="COLUMN", help="sort by this column (e.g. nu_rel_error, "
+                   "wall_s, data.n_obs)")
+    p.add_argument("--filter", metavar="KEY=VALUE", action="append", default=[],
+                   help="keep rows whose column KEY equals VALUE (repeatable)")
+    p.add_argument("--csv", metavar="FILE", help="write the table as CSV ('-': stdout)")
+    p.add_argument("--json", metavar="FILE", help="write the table as JSON ('-': stdout)")
+    p.add_argument("--pivot", metavar="ROW,COL", help="mean ± std relative error of each "
+                   "unknown with ROW's values down and COL's across")
+    p.add_argument("--plot", action="store_true", help="write overlay plots into PATH")
+    return p
+
+
+def _fmt(v, err=False):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{100 * v:.3g}" if err else f"{v:.5g}"
+    return str(v)
+
+
+def _pm(mean, std, err=False):
+    if mean is None:
+        return "-"
+    return _fmt(mean, err) + (f" ± {_fmt(std, err)}" if std else "") + (" %" if err else "")
+
+
+def _unknowns(rows):
+    return sorted({k[:-len("_truth")] for r in rows for k in r if k.endswith("_truth")})
+
+
+def render(rows, console):
+    names = _unknowns(rows)
+    keys = [k for k in dict.fromkeys(k for r in rows for k in r)
+            if k not in ("status", "seeds", "wall_s", "folder") and not k.startswith("loss:")
+            and not any(k == n or k.startswith(n + "_") for n in names)]
+    t = Table(show_lines=False)
+    for k in keys + ["status", "seeds"]:
+        t.add_column(k)
+    for n in names:
+        t.add_column(f"{n} (mean ± std)", justify="right")
+        t.add_column(f"{n} truth", justify="right")
+        t.add_column(f"{n} rel. error", justify="right")
+    t.add_column("final loss", justify="right")
+    t.add_column("wall s", justify="right")
+    for r in rows:
+        losses = [v for k, v in r.items() if k.startswith("loss:") and v is not None]
+        cells = [_fmt(r.get(k)) for k in keys] + [r["status"], str(r["seeds"])]
+        for n in names:
+            cells += [_pm(r.get(n), r.get(f"{n}_std")), _fmt(r.get(f"{n}_truth")),
+                      _pm(r.get(f"{n}_rel_error"), r.get(f"{n}_rel_error_std"), err=True)]
+        cells += [_fmt(sum(losses)) if losses else "-", _fmt(r.get("wall_s"))]
+        style = None if r["status"] == "completed" else "yellow"
+        t.add_row(*cells, style=style)
+    console.print(t)
+
+
+def render_pivot(rows, spec, console):
+    try:
+        row_key, col_key = spec.split(",")
+    except ValueError:
+        raise SystemExit("pinn-inspect: --pivot takes two columns, ROW,COL (e.g. "
+                         "data.n_obs,data.noise)") from None
+    missing = [k for k in (row_key, col_key) if not any(k in r for r in rows)]
+    if missing:
+        cols = sorted({k for r in rows for k in r if "." in k or k == "seed"})
+        raise SystemExit(f"pinn-inspect: --pivot {missing} do not vary between these runs; "
+                         f"columns that do: {cols}")
+    for n in _unknowns(rows):
+        table_ = pivot(rows, row_key, col_key, n)
+        cols = sorted({c for v in table_.values() for c in v}, key=_order)
+        t = Table(title=f"{n}: relative error, mean ± std over seeds (n seeds)")
+        t.add_column(f"{row_key} \\ {col_key}")
+        for c in cols:
+            t.add_column(str(c), justify="right")
+        for rv in sorted(table_, key=_order):
+            t.add_row(str(rv), *(
+                f"{_pm(*table_[rv][c][:2], err=True)} ({table_[rv][c][2]})"
+                if c in table_[rv] else "-" for c in cols))
+        console.print(t)
+
+
+def _order(v):
+    return (0, float(v)) if isinstance(v, (int, float)) else (1, str(v))
+
+
+def _filter(rows, specs):
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep:
+            raise SystemExit(f"pinn-inspect: --filter {spec!r}: write KEY=VALUE")
+        rows = [r for r in rows if str(r.get(key)) == value]
+    return rows
+
+
+def _sort(rows, key):
+    if not any(key in r for r in rows):
+        raise SystemExit(f"pinn-inspect: --sort {key!r} is not a column; columns: "
+                         f"{sorted({k for r in rows for k in r})}")
+    return sorted(rows, key=lambda r: (r.get(key) is None, _order(r.get(key))
+                                       if r.get(key) is not None else 0))
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if not args.path.exists():
+        raise SystemExit(f"pinn-inspect: {args.path} does not exist; pass a run or sweep folder")
+    runs = find_runs(args.path)
+    if not runs:
+        raise SystemExit(f"pinn-inspect: no run folders (with .hydra/config.yaml) under "
+                         f"{args.path}")
+    rows = _filter(table(runs), args.filter)
+    if args.sort:
+        rows = _sort(rows, args.sort)
+    to_stderr = args.csv == "-" or args.json == "-"
+    console = Console(stderr=to_stderr)
+    if not console.is_terminal:  # a pipe or a file: no wrapping at 80 columns
+        console = Console(stderr=to_stderr, width=200)
+    if args.csv:
+        write_csv(rows, sys.stdout if args.csv == "-" else args.csv)
+    if args.json:
+        text = json.dumps(rows, indent=2, default=str)
+        sys.stdout.write(text + "\n") if args.json == "-" else Path(args.json).write_text(text)
+    if args.pivot:
+        render_pivot(rows, args.pivot, console)
+    else:
+        render(rows, console)
+    console.print(f"{len(runs)} runs in {args.path}, {len(rows)} rows")
+    if args.plot:
+        from pinn_cli.record import plot_runs
+
+        for path in plot_runs(runs, args.path):
+            console.print(f"wrote {path}")

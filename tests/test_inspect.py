@@ -1,0 +1,155 @@
+"""`pinn-inspect`, the sweep summary and the launchers: tables against the run folders."""
+import csv
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pinn_cli.runs import find_runs, pivot, table
+
+from conftest import run_cli, summary
+
+TINY = ["schedule.pretrain_steps=30", "schedule.identify_steps=60", "schedule.lbfgs_steps=20",
+        "arch.depth=2", "arch.width=10", "collocation.n_points=200", "plots=false"]
+
+
+def _fake_run(folder: Path, config: dict, status="completed", k=None):
+    """A run folder as pinn-fit writes it, with chosen settings and result."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
+    if status is None:
+        return
+    (folder / "summary.json").write_text(json.dumps({
+        "status": status, "wall_seconds": 1.0,
+        "unknowns": {"k": {"estimate": k, "truth": 0.1,
+                           "rel_error": None if k is None else abs(k - 0.1) / 0.1}},
+        "final_losses": {"data": 1e-4}}))
+
+
+def _inspect(args, cwd):
+    return subprocess.run([str(Path(sys.executable).parent / "pinn-inspect"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def grid_of_runs(tmp_path):
+    """n_obs 100/200 x noise 0/0.01 x seeds 0,1,2, plus a failed and an unfinished run."""
+    estimates = {}
+    i = 0
+    for n_obs in (100, 200):
+        for noise in (0.0, 0.01):
+            for seed in range(3):
+                k = 0.1 * (1 + 0.01 * n_obs / 100 + noise + 0.001 * seed)
+                estimates.setdefault((n_obs, noise), []).append(k)
+                _fake_run(tmp_path / "sweep" / str(i), {"seed": seed, "data": {
+                    "n_obs": n_obs, "noise": noise, "seed": seed}}, k=k)
+                i += 1
+    _fake_run(tmp_path / "sweep" / str(i), {"seed": 0, "data": {"n_obs": 100, "noise": 0.5,
+                                                                "seed": 0}}, "diverged")
+    _fake_run(tmp_path / "sweep" / str(i + 1), {"seed": 1, "data": {"n_obs": 200, "noise": 0.5,
+                                                                    "seed": 1}}, None)
+    return tmp_path / "sweep", estimates
+
+
+def test_seeds_collapse_into_mean_and_std_and_failures_stay(grid_of_runs):
+    folder, estimates = grid_of_runs
+    rows = table(find_runs(folder))
+    done = [r for r in rows if r["status"] == "completed"]
+    assert len(done) == 4 and all(r["seeds"] == 3 for r in done)
+    for r in done:
+        ks = estimates[(r["data.n_obs"], r["data.noise"])]
+        assert r["k"] == pytest.approx(statistics.fmean(ks))
+        assert r["k_std"] == pytest.approx(statistics.stdev(ks))
+        assert "seed" not in r and "data.seed" not in r
+    assert sorted(r["status"] for r in rows if r["status"] != "completed") == \
+        ["diverged", "no summary"]
+
+
+def test_pivot_is_the_error_table(grid_of_runs):
+    folder, estimates = grid_of_runs
+    p = pivot(table(find_runs(folder)), "data.n_obs", "data.noise", "k")
+    assert sorted(p) == [100, 200] and sorted(p[100]) == [0.0, 0.01]  # noise 0.5 never completed
+    errors = [abs(k - 0.1) / 0.1 for k in estimates[(200, 0.01)]]
+    mean, std, n = p[200][0.01]
+    assert mean == pytest.approx(statistics.fmean(errors)) and n == 3
+    assert std == pytest.approx(statistics.stdev(errors))
+    r = _inspect([str(folder), "--pivot", "data.n_obs,data.noise"], folder)
+    assert r.returncode == 0, r.stderr
+    assert "k: relative error, mean ± std over seeds" in r.stdout
+    assert f"{100 * mean:.3g} ± {100 * std:.3g} % (3)" in r.stdout
+
+
+def test_cli_table_sort_filter_and_export(grid_of_runs, tmp_path):
+    folder, _ = grid_of_runs
+    r = _inspect([str(folder), "--sort", "k_rel_error", "--filter", "status=completed",
+                  "--csv", "out.csv", "--json", "out.json"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "14 runs" in r.stdout and "4 rows" in r.stdout
+    rows = list(csv.DictReader(open(tmp_path / "out.csv")))
+    errors = [float(x["k_rel_error"]) for x in rows]
+    assert errors == sorted(errors) and len(rows) == 4
+    assert json.loads((tmp_path / "out.json").read_text())[0]["k_rel_error"] == errors[0]
+    r = _inspect([str(folder)], tmp_path)
+    assert "diverged" in r.stdout and "no summary" in r.stdout  # shown, never dropped
+
+
+@pytest.mark.parametrize("args,message", [
+    (["nowhere"], "nowhere does not exist"),
+    (["FOLDER", "--sort", "bogus"], "--sort 'bogus' is not a column"),
+    (["FOLDER", "--pivot", "data.n_obs"], "--pivot takes two columns"),
+    (["FOLDER", "--pivot", "data.n_obs,arch.width"], "do not vary between these runs"),
+])
+def test_cli_errors_name_the_fix(grid_of_runs, tmp_path, args, message):
+    folder, _ = grid_of_runs
+    r = _inspect([a.replace("FOLDER", str(folder)) for a in args], tmp_path)
+    assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_joblib_sweep_writes_summary_matching_its_runs_and_plots(tmp_path):
+    r = run_cli(["-m", "hydra/launcher=joblib", *TINY, "data.n_obs=100,200", "seed=0,1",
+                 "hydra.sweep.dir=sweep"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    sweep = tmp_path / "sweep"
+    rows = list(csv.DictReader(open(sweep / "summary.csv")))
+    assert len(rows) == 2 and {x["data.n_obs"] for x in rows} == {"100", "200"}
+    for row in rows:
+        runs = row["folder"].split()
+        assert len(runs) == int(row["seeds"]) == 2
+        runs = [tmp_path / f for f in runs]  # as the sweep named them, relative to its cwd
+        ks = [summary(f)["unknowns"]["k"]["estimate"] for f in runs]
+        assert float(row["k"]) == pytest.approx(statistics.fmean(ks))
+        assert all(yaml.safe_load(open(f / ".hydra" / "config.yaml"))["data"]["n_obs"]
+                   == int(row["data.n_obs"]) for f in runs)
+    r = _inspect([str(sweep), "--plot"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    pngs = [sweep / f"runs_{n}.png" for n in ("params", "losses", "lambdas")]
+    pngs += [sweep / str(i) / "grad_hist.png" for i in range(4)]
+    import matplotlib.image
+
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert matplotlib.image.imread(png).shape[0] > 100
+
+
+def test_submitit_local_launcher_runs_jobs(tmp_path):
+    r = run_cli(["-m", "hydra/launcher=submitit_local", *TINY, "seed=0,1",
+                 "hydra.sweep.dir=sweep"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert [summary(tmp_path / "sweep" / str(i))["status"] for i in range(2)] == \
+        ["completed"] * 2
+
+
+def test_optuna_sweeper_minimises_the_parameter_error(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    r = run_cli(["-m", "hydra/sweeper=optuna", "hydra.sweeper.n_trials=3",
+                 "hydra.sweeper.direction=minimize", "weighting=annealing",
+                 "weighting.alpha=interval(0.1,1.0)", *TINY, "hydra.sweep.dir=sweep"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    best = yaml.safe_load(open(tmp_path / "sweep" / "optimization_results.yaml"))["best_value"]
+    errors = [summary(tmp_path / "sweep" / str(i))["unknowns"]["k"]["rel_error"]
+              for i in range(3)]
+    assert best == pytest.approx(min(errors))
