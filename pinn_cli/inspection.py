@@ -66,6 +66,7 @@ def render(rows, console):
         t.add_column(f"{n} (mean ± std)", justify="right")
         t.add_column(f"{n} truth", justify="right")
         t.add_column(f"{n} rel. error", justify="right")
+        t.add_column(f"{n} identifiable", justify="right")
     t.add_column("final loss", justify="right")
     t.add_column("wall s", justify="right")
     for r in rows:
@@ -73,7 +74,8 @@ def render(rows, console):
         cells = [_fmt(r.get(k)) for k in keys] + [r["status"], str(r["seeds"])]
         for n in names:
             cells += [_pm(r.get(n), r.get(f"{n}_std")), _fmt(r.get(f"{n}_truth")),
-                      _pm(r.get(f"{n}_rel_error"), r.get(f"{n}_rel_error_std"), err=True)]
+                      _pm(r.get(f"{n}_rel_error"), r.get(f"{n}_rel_error_std"), err=True),
+                      _fmt(r.get(f"{n}_identifiable"))]
         cells += [_fmt(sum(losses)) if losses else "-", _fmt(r.get("wall_s"))]
         style = None if r["status"] == "completed" else "yellow"
         t.add_row(*cells, style=style)

@@ -26,6 +26,7 @@ class Run:
     unknowns: Dict[str, dict] = field(default_factory=dict)  # name -> estimate, truth, rel_error
     losses: Dict[str, float] = field(default_factory=dict)
     wall: Optional[float] = None
+    verdicts: Dict[str, str] = field(default_factory=dict)  # diagnostics, per unknown
 
 
 def _flatten(node, prefix="") -> Dict[str, object]:
@@ -51,7 +52,8 @@ def read_run(folder: Path) -> Run:
     except (OSError, ValueError):
         return Run(folder, config, "no summary")
     return Run(folder, config, s.get("status", "unknown"), s.get("unknowns") or {},
-               s.get("final_losses") or {}, s.get("wall_seconds"))
+               s.get("final_losses") or {}, s.get("wall_seconds"),
+               (s.get("identifiability") or {}).get("verdicts") or {})
 
 
 def find_runs(path: Path) -> List[Run]:
@@ -106,6 +108,9 @@ def _row(keys, group: List[Run]) -> Dict[str, object]:
         row[f"{name}_truth"] = first.unknowns.get(name, {}).get("truth")
         row[f"{name}_rel_error"] = err[0]
         row[f"{name}_rel_error_std"] = err[1]
+        said = [r.verdicts[name] for r in group if name in r.verdicts]
+        row[f"{name}_identifiable"] = (
+            f"{sum(', identifiable' in v for v in said)}/{len(said)}" if said else None)
     for term in sorted({t for r in group for t in r.losses}):
         row[f"loss:{term}"] = _stats([r.losses.get(term) for r in group])[0]
     row["wall_s"] = _stats([r.wall for r in group])[0]

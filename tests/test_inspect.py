@@ -153,3 +153,13 @@ def test_optuna_sweeper_minimises_the_parameter_error(tmp_path):
     errors = [summary(tmp_path / "sweep" / str(i))["unknowns"]["k"]["rel_error"]
               for i in range(3)]
     assert best == pytest.approx(min(errors))
+
+
+def test_identifiability_verdicts_are_counted_per_row(tmp_path):
+    for i, word in enumerate(["identifiable", "WEAKLY identifiable: ...", "identifiable"]):
+        _fake_run(tmp_path / "s" / str(i), {"seed": i}, k=0.1)
+        s = json.loads((tmp_path / "s" / str(i) / "summary.json").read_text())
+        s["identifiability"] = {"verdicts": {"k": f"k = 0.1 (PINN), classical 0.1 ± 1e-4, {word}"}}
+        (tmp_path / "s" / str(i) / "summary.json").write_text(json.dumps(s))
+    (row,) = table(find_runs(tmp_path / "s"))
+    assert row["k_identifiable"] == "2/3" and row["seeds"] == 3
