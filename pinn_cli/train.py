@@ -194,13 +194,33 @@ class Trainer:
             for sch, st in zip(self.schedulers, sched_states):
                 sch.load_state_dict(st)
 
-    def _adam(self, phase):
+    def _steps(self, phase):
+        """The phase's remaining step indices: stops when asked, checkpoints when due."""
         for i in range(self.phase_step, phase.steps):
             if self.stop:
                 return
             self.phase_step = i
             if self._checkpoint_due():
                 self._checkpoint()
+            yield i
+
+    def _stepped(self, phase, i, loss, params):
+        """Bookkeeping after the optimiser's update of step i."""
+        self.unknowns.project()
+        self.step += 1
+        self.phase_step = i + 1
+        self.on_progress(phase, i + 1, loss, _floats(params))
+
+    def _evaluate(self, phase):
+        """The loss terms at the current state, checked: (params, terms, weighted total)."""
+        params = self.unknowns.physical()
+        terms = self.losses(self.net, params)
+        total = self._weighted(terms).detach().item()
+        self._check(phase, terms, total, params)
+        return params, terms, total
+
+    def _adam(self, phase):
+        for i in self._steps(phase):
             params = self.unknowns.physical()
             terms = self.losses(self.net, params)
             flat = dk = None
@@ -222,10 +242,7 @@ class Trainer:
                 o.step()
             for d in self.schedulers:
                 d.step()
-            self.unknowns.project()
-            self.step += 1
-            self.phase_step = i + 1
-            self.on_progress(phase, i + 1, value, _floats(params))
+            self._stepped(phase, i, value, params)
 
     def _lbfgs(self, phase):
         (opt,) = self.optimizers
@@ -240,27 +257,16 @@ class Trainer:
             last.update(terms=terms, params=params)
             return total
 
-        for i in range(self.phase_step, phase.steps):
-            if self.stop:
-                return
-            self.phase_step = i
-            if self._checkpoint_due():
-                self._checkpoint()
+        for i in self._steps(phase):
             if self._log_due():  # the per-term gradients need a graph of their own
-                params = self.unknowns.physical()
-                terms = self.losses(self.net, params)
-                total = self._weighted(terms).detach().item()
-                self._check(phase, terms, total, params)
+                params, terms, total = self._evaluate(phase)
                 self._row(phase, terms, params, total)
             # step() returns the loss at the point it started from (its first closure call), so
             # checking it and the last evaluated terms needs no extra forward pass.
             total = opt.step(closure).detach().item()
             self._check(phase, last["terms"], total, last["params"])
             self._check_gradients(phase)
-            self.unknowns.project()
-            self.step += 1
-            self.phase_step = i + 1
-            self.on_progress(phase, i + 1, total, _floats(self.unknowns.physical()))
+            self._stepped(phase, i, total, self.unknowns.physical())
             self.lbfgs_still = self.lbfgs_still + 1 if total == self.lbfgs_previous else 0
             self.lbfgs_previous = total
             if self.lbfgs_still >= 10:  # converged to machine precision: nothing left to do
@@ -274,10 +280,7 @@ class Trainer:
             self.steps[phase.name] = self.phase_step
             if self.stop:  # saved before the row below, which a resume rolls back
                 self._checkpoint()
-            params = self.unknowns.physical()
-            terms = self.losses(self.net, params)
-            total = self._weighted(terms).detach().item()
-            self._check(phase, terms, total, params)
+            params, terms, total = self._evaluate(phase)
             flat, dk = self._gradients(terms, params)
             if self.step != self.logged:  # the state after the phase's last update
                 self._row(phase, terms, params, total, flat, dk)
