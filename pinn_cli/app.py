@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.config import register
@@ -28,6 +29,29 @@ def _report(err: BaseException, code: int) -> None:
 
     if HydraConfig.get().mode != RunMode.MULTIRUN:
         sys.exit(code)
+
+
+class WritableOutput(Callback):
+    """Hydra callback: before Hydra creates the run (or sweep) folder, check that it can, so a
+    read-only or missing parent gives one message instead of Hydra's stack trace."""
+
+    def _check(self, folder):
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            probe = Path(folder) / ".pinn-fit-write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as err:
+            print(f"Error: cannot write the output folder {folder} ({err.strerror or err}); "
+                  "run from a writable folder or pass hydra.run.dir=FOLDER "
+                  "(sweeps: hydra.sweep.dir=FOLDER)", file=sys.stderr)
+            sys.exit(2)
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        self._check(config.hydra.run.dir)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        self._check(config.hydra.sweep.dir)
 
 
 def _run(task, cfg: DictConfig):

@@ -179,3 +179,15 @@ def test_disk_full_gives_one_message_and_keeps_what_was_written(tmp_path):
     s = summary(tmp_path / "run")
     assert s["status"] == "failed" and "No space left" in s["error"]
     assert [row[0] for row in _rows(tmp_path / "run" / "params.csv")] == ["step", "0", "10"]
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs a read-only /sys (Linux)")
+@pytest.mark.parametrize("args", [["hydra.run.dir=/sys/pinn-fit-run"],
+                                  ["-m", "seed=0,1", "hydra.sweep.dir=/sys/pinn-fit-sweep"]])
+def test_unwritable_output_folder_gives_one_message(tmp_path, args):
+    """/sys refuses new folders even to root, like a read-only disk."""
+    r = run_cli(args, tmp_path)
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 2 and "Traceback" not in out
+    assert "cannot write the output folder /sys/pinn-fit-" in out
+    assert list(tmp_path.iterdir()) == []
