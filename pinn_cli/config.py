@@ -95,6 +95,13 @@ class ModifiedMLPConf(MLPConf):
 
 
 @dataclass
+class FourierMLPConf(MLPConf):
+    _target_: str = "pinn_cli.nets.FourierMLP"
+    sigma: float = MISSING  # std of the frequencies B, per unit of the input scaled to [-1, 1]
+    n_features: int = MISSING  # m: the embedding [cos 2πBz, sin 2πBz] has 2m entries
+
+
+@dataclass
 class FixedConf:
     _target_: str = "pinn_cli.weighting.Fixed"
     weights: Dict[str, float] = MISSING  # term -> λ, default 1
@@ -105,6 +112,17 @@ class AnnealingConf:
     _target_: str = "pinn_cli.weighting.Annealing"
     alpha: float = MISSING
     update_every: int = MISSING
+
+
+@dataclass
+class GradNormConf(AnnealingConf):
+    _target_: str = "pinn_cli.weighting.GradNorm"
+
+
+@dataclass
+class NTKConf(AnnealingConf):
+    _target_: str = "pinn_cli.weighting.NTK"
+    max_points: Optional[int] = MISSING  # per term, for the NTK trace; null: every point
 
 
 @dataclass
@@ -208,8 +226,11 @@ SCHEMAS = {
     "data_schema": DataConf,
     "mlp_schema": MLPConf,
     "modified_mlp_schema": ModifiedMLPConf,
+    "fourier_mlp_schema": FourierMLPConf,
     "fixed_schema": FixedConf,
     "annealing_schema": AnnealingConf,
+    "grad_norm_schema": GradNormConf,
+    "ntk_schema": NTKConf,
     "pretrain_identify_schema": PretrainIdentifyConf,
     "joint_schema": JointConf,
     "diagnostics_off_schema": DiagnosticsOffConf,

@@ -128,6 +128,54 @@ class ModifiedMLP(_Scaled):
             h = u + h.linear(layer).act(self.act_step) * v_u  # = (1 − Z) ⊙ U + Z ⊙ V
         return h.linear(self.head)
 
+class FourierMLP(_Scaled):
+    """MLP on random Fourier features of the scaled input z ∈ [-1, 1]^d (Tancik et al. 2020,
+    "Fourier features let networks learn high frequency functions in low dimensional domains";
+    for PINNs Wang, Wang & Perdikaris 2021, "On the eigenvector bias of Fourier feature networks"):
+
+        γ(z) = [cos(2π B z), sin(2π B z)],   B ∈ R^{m×d}, B_kl ~ N(0, σ²),
+
+    then `depth` hidden layers of `width` units on the 2m features. B (m = `n_features`,
+    σ = `sigma`) is drawn once at construction from torch's global RNG, so from the run seed, and
+    is a buffer: saved with the network, never trained."""
+
+    def __init__(self, domain, out_shift, out_scale, width=50, depth=4, activation="tanh",
+                 sigma=1.0, n_features=64):
+        super().__init__(domain, out_shift, out_scale, activation)
+        if width < 1 or depth < 1:
+            raise PinnFitError(f"arch: width and depth must be >= 1, got {width} and {depth}")
+        if not sigma > 0 or n_features < 1:
+            raise PinnFitError(f"arch: sigma must be > 0 and n_features >= 1, got {sigma} and "
+                               f"{n_features}")
+        self.register_buffer("B", float(sigma) * torch.randn(int(n_features), len(domain)))
+        sizes = [2 * int(n_features)] + [width] * depth
+        self.hidden = nn.ModuleList(_linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.head = _linear(width, len(out_shift))
+
+    def embed(self, z):
+        a = z @ (2 * math.pi * self.B).T
+        return torch.cat([torch.cos(a), torch.sin(a)], -1)
+
+    def body(self, z):
+        z = self.embed(z)
+        for layer in self.hidden:
+            z = self.act(layer(z))
+        return self.head(z)
+
+    def body_taylor(self, h: Jet) -> Jet:
+        """body() by forward-mode Taylor propagation. The embedding is exact: a = 2π B z is linear
+        (d a = 2π B d z), then with p = d_i a d_j a, d_i cos a = −sin a d_i a,
+        d_ij cos a = −cos a p − sin a d_ij a, d_i sin a = cos a d_i a, d_ij sin a = −sin a p +
+        cos a d_ij a."""
+        w = (2 * math.pi * self.B).T
+        a, a1, a2 = h.v @ w, h.d1 @ w, h.d2 @ w
+        s, c, p = torch.sin(a), torch.cos(a), h.pairs(a1, a1)
+        h = h.new(torch.cat([c, s], -1), torch.cat([-s * a1, c * a1], -1),
+                  torch.cat([-(c * p) - s * a2, c * a2 - s * p], -1))
+        for layer in self.hidden:
+            h = h.linear(layer).act(self.act_step)
+        return h.linear(self.head)
+
 def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 

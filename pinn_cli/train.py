@@ -67,6 +67,7 @@ class Trainer:
         self.retried: List[dict] = []  # one entry per divergence retried
         self._pending = None  # optimiser states of a loaded checkpoint, applied at phase start
         self.last_good = None
+        weighting.bind(net, unknowns, losses)  # schemes that need more than per-term gradients
         weighting.setup(losses.kinds)
 
     # --- state -------------------------------------------------------------------------------

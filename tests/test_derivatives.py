@@ -15,22 +15,7 @@ MIXED = {2: PURE[2] + [("u", (0, 1)), ("v", (0,)), ("v", (1, 1))],
          3: PURE[3] + [("u", (0, 2)), ("v", (1,)), ("v", (1, 1)), ("v", (0, 2))]}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tiny nets gain nothing from threads, and on a 2-core machine busy with another job
-    OpenMP hand-offs dominate (measured: this file's checks took 0.9 s on 1 thread, 33 s on 2)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def make(cls, n_in, n_out, activation="tanh"):
