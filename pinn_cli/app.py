@@ -91,6 +91,9 @@ def resume_argv(argv):
     loaded = OmegaConf.load(source)
     task = list(loaded.hydra.overrides.task if sweep else loaded)
     task = [a for a in task if not a.startswith("resume=")]
+    if sweep:  # the same launcher and sweeper (and their settings) as the first time
+        task += [a for a in loaded.hydra.overrides.hydra if a.startswith(
+            ("hydra/launcher=", "hydra/sweeper=", "hydra.launcher.", "hydra.sweeper."))]
     where = f"hydra.sweep.dir={folder}" if sweep else f"hydra.run.dir={folder}"
     return [argv[0], *(["-m"] if sweep else []), *task, where, f"resume={folder}"]
 

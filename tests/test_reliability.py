@@ -116,7 +116,8 @@ def test_resume_errors_name_the_fix(tmp_path, uninterrupted, args, message):
 
 def test_resumed_sweep_skips_finished_jobs(tmp_path):
     tiny = [a.replace("identify_steps=300", "identify_steps=100") for a in SHORT]
-    r = run_cli(["-m", *tiny, "seed=0,1", "hydra.sweep.dir=sweep"], tmp_path)
+    r = run_cli(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *tiny, "seed=0,1",
+                 "hydra.sweep.dir=sweep"], tmp_path)
     assert r.returncode == 0, r.stderr
     done, lost = tmp_path / "sweep" / "0", tmp_path / "sweep" / "1"
     kept = (done / "summary.json").read_bytes()
@@ -124,6 +125,7 @@ def test_resumed_sweep_skips_finished_jobs(tmp_path):
         (lost / name).unlink()
     r = run_cli(["-m", "resume=sweep"], tmp_path)
     assert r.returncode == 0, r.stderr
+    assert "Joblib.Parallel" in r.stdout + r.stderr  # the sweep's own launcher again
     assert (done / "summary.json").read_bytes() == kept  # skipped
     assert summary(lost)["status"] == "completed" and len(run_dirs(tmp_path / "sweep")) == 2
 
