@@ -63,6 +63,9 @@ class PdeConf:
     # inputs in which the solution is periodic, e.g. [x]: loss term periodic_x matches every
     # field (and its x-derivatives below the residuals' highest order in x) at x = lo and x = hi
     periodic: List[str] = field(default_factory=list)
+    # output transforms imposing conditions exactly: field -> expression in the inputs, the
+    # constants and N (the network's output for the field), e.g. {u: "x*(1 - x)*N"}
+    hard: Dict[str, str] = field(default_factory=dict)
     reference: Optional[ReferenceConf] = None
 
 
@@ -166,6 +169,15 @@ class CollocationConf:
     include_observations: bool = MISSING  # also enforce the residual at the data points
 
 
+@dataclass
+class CausalConf:
+    """Causal training (Wang, Sankaran & Perdikaris 2024; pinn_cli.losses): the residual points
+    in `chunks` time windows, window m weighted by exp(−epsilon · Σ_{k<m} L_k)."""
+
+    epsilon: float = 0.0  # 0: off (the plain mean); needs an input named t when > 0
+    chunks: int = 16  # time windows over the domain of t
+
+
 class OnDivergence(Enum):
     """What a run does when a loss, gradient or unknown becomes NaN/Inf."""
 
@@ -182,6 +194,7 @@ class Config:
     schedule: Any = MISSING
     diagnostics: Any = MISSING
     collocation: CollocationConf = MISSING
+    causal: CausalConf = field(default_factory=CausalConf)
     seed: int = MISSING
     device: str = MISSING  # cpu | cuda | cuda:N
     precision: str = MISSING  # float32 | float64

@@ -53,7 +53,18 @@ def build(cfg: DictConfig, device):
         shift[i], scale[i] = obs.y[:, j].mean(), max(obs.y[:, j].std(), 1e-12)
     domain = [problem.domain[k] for k in problem.inputs]
     net = call(cfg.arch, domain=domain, out_shift=shift.tolist(),
-               out_scale=scale.tolist()).to(device)
+               out_scale=scale.tolist())
+    if problem.hard:  # the network seen through the output transforms: exact conditions
+        from pinn_cli.nets import hard_constrained
+
+        net = hard_constrained(net, problem)
+        exact = problem.exact_conditions()
+        log.info("hard constraints %s%s", ", ".join(f"{f} = {h.text}"
+                                                   for f, h in problem.hard.items()),
+                 f"; exact by them: conditions {', '.join(exact)}, still trained as loss terms "
+                 "(drop them with '~pde.conditions.NAME')" if exact else
+                 "; they make none of the conditions exact" if problem.conditions else "")
+    net = net.to(device)
     col = cfg.collocation
     if col.n_points < 0 or col.n_condition_points < 1:
         raise PinnFitError("collocation.n_points must be >= 0 and n_condition_points >= 1")
@@ -70,8 +81,10 @@ def build(cfg: DictConfig, device):
     periodic_x = [tensor(sample_periodic(problem.domain, p.input, col.n_condition_points,
                                          col.sampler, cfg.seed + 1 + len(cond_x) + i))
                   for i, p in enumerate(problem.periodic)]
+    causal = cfg.get("causal") or {}
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x,
-                    cfg.derivatives.value, periodic_x)
+                    cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),
+                    causal.get("chunks", 16))
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
 
@@ -119,7 +132,8 @@ def fit(cfg: DictConfig):
              len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
                                              for u in problem.unknowns))
     recorder = RunRecorder(run_dir, list(truth), list(losses.kinds),
-                           offsets=state["csv_offsets"] if state else None)
+                           offsets=state["csv_offsets"] if state else None,
+                           extras=list(losses.log_values()))
     reporter = Reporter(phases)
     base = {"pde": problem.name, "data_file": obs.file, "run_dir": str(run_dir),
             "torch": torch.__version__, "device": str(device), "host": platform.node()}

@@ -1,6 +1,19 @@
 """The loss terms of a run: mean squared data misfit, residuals and conditions at their points,
-and one term per periodic input: the mean squared mismatch between its two faces."""
-from typing import Dict
+and one term per periodic input: the mean squared mismatch between its two faces.
+
+Causal training (Wang, Sankaran & Perdikaris 2024, "Respecting causality for training
+physics-informed neural networks", CMAME 421): with `causal_epsilon` ε > 0 the residual points
+are split by their time t into M = `causal_chunks` equal windows [t0, t1), ..., [t_{M-1}, t_M]
+of the domain, and each residual term i becomes
+
+    L_i = Σ_m (n_m / n) w_m L_i,m,   w_m = exp(−ε Σ_{k<m} Σ_j L_j,k)   (w_0 = 1),
+
+L_i,m the mean of r_i² over the n_m points of window m and the sum over j over every residual
+term; the w_m are computed from detached losses (no gradient flows through them). With equal
+windows (n_m = n/M) this is the paper's (1/M) Σ_m w_m L_i,m; with ε = 0 it is the plain mean.
+"""
+import math
+from typing import Dict, Tuple
 
 import torch
 from torch import nn
@@ -31,18 +44,47 @@ class Unknowns(nn.Module):
                 self.raw[k].clamp_(min(lo, hi), max(lo, hi))
 
 
+def causal_chunks(t: torch.Tensor, t_range: Tuple[float, float], chunks: int
+                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Each point's time window (n,) of `chunks` equal windows of t_range (the last one closed),
+    and the number of points in each window (chunks,)."""
+    lo, hi = t_range
+    m = torch.floor((t - lo) / (hi - lo) * chunks).long().clamp_(0, chunks - 1)
+    counts = torch.bincount(m, minlength=chunks).to(t.dtype)
+    return m, counts
+
+
+def causal_weighted(squares: Dict[str, torch.Tensor], chunk: torch.Tensor, counts: torch.Tensor,
+                    epsilon: float) -> Tuple[Dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The causally weighted residual losses (see the module's docstring) from each term's
+    squared residuals r_i² (n,) at points in windows `chunk` (n,): ({term: L_i}, the weights
+    w (M,), detached, and the window losses Σ_j L_j,m (M,), detached)."""
+    per = {k: torch.zeros_like(counts).index_add(0, chunk, r2) / counts.clamp(min=1)
+           for k, r2 in squares.items()}
+    window = sum(per.values()).detach()
+    earlier = torch.cat([window.new_zeros(1), torch.cumsum(window, 0)[:-1]])
+    w = torch.exp(-epsilon * earlier)
+    share = w * counts / counts.sum()
+    return {k: (share * v).sum() for k, v in per.items()}, w, window
+
+
 class Losses:
-    """Callable (net, params) -> {term: scalar loss}; `kinds` says what each term is."""
+    """Callable (net, params) -> {term: scalar loss}; `kinds` says what each term is.
+    With causal training on, `causal_weights` holds the window weights w_m (M,) of the last call
+    (ones while ε = 0; None for a problem without an input t) and `log_values()` their minimum."""
 
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
-                 engine: str = "auto", periodic_x=()):
+                 engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
+                 causal_chunks: int = 16):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
         problem.periodic, 2n points, the first n on the face input = lo and the next n the same
-        points with input = hi (collocation.sample_periodic)."""
+        points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
+        `causal_chunks` M: causal training (ε = 0: off)."""
         self.problem, self.engine = problem, engine
         self.obs_x, self.obs_y = obs_x, obs_y
         self.obs_cols = [problem.outputs.index(f) for f in obs_fields]
         self.colloc_x = colloc_x
+        self._causal_setup(float(causal_epsilon), causal_chunks)
         self.residual_needs = problem.needs(problem.residuals)
         self.conditions = [(eq, x, problem.needs([eq])) for (eq, _), x
                            in zip(problem.conditions, condition_x)]
@@ -60,6 +102,42 @@ class Losses:
                                    "periodic_<input>")
             self.kinds[name] = kind
 
+    def _causal_setup(self, epsilon: float, chunks) -> None:
+        if isinstance(chunks, bool) or int(chunks) != chunks or chunks < 1:
+            raise PinnFitError(f"causal.chunks={chunks}: give the number of time windows, an "
+                               "integer >= 1 (16 or 32 in Wang, Sankaran & Perdikaris 2024)")
+        if not math.isfinite(epsilon) or epsilon < 0:
+            raise PinnFitError(f"causal.epsilon={epsilon}: give a number >= 0 (0 turns causal "
+                               "training off)")
+        has_t = "t" in self.problem.inputs
+        if epsilon > 0 and not has_t:
+            raise PinnFitError(
+                f"causal.epsilon={epsilon}: causal training weights the residual by time windows "
+                f"and needs an input named t, but problem '{self.problem.name}' has inputs "
+                f"{self.problem.inputs}; set causal.epsilon=0 for this problem")
+        self.causal_epsilon, self.causal_chunks = epsilon, int(chunks)
+        self.causal_weights = self.causal_window_losses = None
+        if has_t:
+            t = self.colloc_x[:, self.problem.inputs.index("t")]
+            self.causal_chunk, self.causal_counts = causal_chunks(
+                t, self.problem.domain["t"], self.causal_chunks)
+            self.causal_weights = torch.ones_like(self.causal_counts)
+
+    def log_values(self) -> Dict[str, float]:
+        """What the run logs beside the loss terms: `causal_min`, the smallest causal weight
+        min_m w_m of the last call, when causal training is on; else nothing."""
+        if self.causal_epsilon > 0:
+            return {"causal_min": float(self.causal_weights.min())}
+        return {}
+
+    def _residual_terms(self, res: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        if self.causal_epsilon == 0:
+            return {k: r.square().mean() for k, r in res.items()}
+        terms, self.causal_weights, self.causal_window_losses = causal_weighted(
+            {k: r.square() for k, r in res.items()}, self.causal_chunk, self.causal_counts,
+            self.causal_epsilon)
+        return terms
+
     def _named(self, net, x, needs):
         vals = evaluate_fields(net, x, needs, self.problem.outputs, engine=self.engine)
         named = {self.problem.derivative_name(d): v for d, v in vals.items()}
@@ -69,7 +147,7 @@ class Losses:
         terms = {"data": (net(self.obs_x)[:, self.obs_cols] - self.obs_y).square().mean()}
         res = self.problem.evaluate(self.problem.residuals,
                                     self._named(net, self.colloc_x, self.residual_needs), params)
-        terms |= {k: r.square().mean() for k, r in res.items()}
+        terms |= self._residual_terms(res)
         for eq, x, needs in self.conditions:
             r = self.problem.evaluate([eq], self._named(net, x, needs), params)[eq.name]
             terms[eq.name] = r.square().mean()

@@ -176,6 +176,67 @@ class FourierMLP(_Scaled):
             h = h.linear(layer).act(self.act_step)
         return h.linear(self.head)
 
+class HardConstrained(nn.Module):
+    """The network seen through the problem's output transforms (`pde.hard`, problem.Hard): a
+    field u with a transform f is f(inputs, N), N the wrapped network's output for u; the other
+    fields pass unchanged. forward() returns the transformed fields, so the data, residual and
+    condition terms all see them. `taylor` (class HardConstrainedTaylor, for nets that have one)
+    composes the net's Taylor jet with f by the chain rule, the partials of f from sympy:
+        u_a  = f_a + f_N N_a
+        u_ab = f_ab + f_aN N_b + f_bN N_a + f_NN N_a N_b + f_N N_ab."""
+
+    def __init__(self, net: nn.Module, problem):
+        super().__init__()
+        self.net = net
+        self.inputs, self.outputs = list(problem.inputs), list(problem.outputs)
+        self.hard = dict(problem.hard)
+
+    def _scope(self, x, n):
+        return {name: x[:, i] for i, name in enumerate(self.inputs)} | {"N": n}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.net(x)
+        return torch.stack([self.hard[f](self._scope(x, y[:, j])) if f in self.hard else y[:, j]
+                            for j, f in enumerate(self.outputs)], 1)
+
+
+class HardConstrainedTaylor(HardConstrained):
+    """HardConstrained around a net with a `taylor` method: the Taylor engine applies."""
+
+    def taylor(self, x: torch.Tensor, first, second):
+        v, d1, d2 = self.net.taylor(x, first, second)
+        cols_v, cols_d1, cols_d2 = [], [], []
+        names = [self.inputs[i] for i in first]
+        for j, f in enumerate(self.outputs):
+            if f not in self.hard:
+                cols_v.append(v[:, j])
+                cols_d1.append(d1[..., j])
+                cols_d2.append(d2[..., j])
+                continue
+            h, n1, n2 = self.hard[f], d1[..., j], d2[..., j]
+            s = self._scope(x, v[:, j])
+            f_n = h.partial(("N",))(s)
+            cols_v.append(h(s))
+            cols_d1.append(torch.stack([h.partial((a,))(s) + f_n * n1[k]
+                                        for k, a in enumerate(names)]) if names else n1)
+            rows = []
+            for k, (a, b) in enumerate(second):
+                ka, kb = first.index(a), first.index(b)
+                na, nb = self.inputs[a], self.inputs[b]
+                rows.append(h.partial((na, nb))(s) + h.partial((na, "N"))(s) * n1[kb]
+                            + h.partial((nb, "N"))(s) * n1[ka]
+                            + h.partial(("N", "N"))(s) * n1[ka] * n1[kb] + f_n * n2[k])
+            cols_d2.append(torch.stack(rows) if rows else n2)
+        return (torch.stack(cols_v, -1), torch.stack(cols_d1, -1), torch.stack(cols_d2, -1))
+
+
+def hard_constrained(net: nn.Module, problem) -> nn.Module:
+    """`net` wrapped in the problem's output transforms, or `net` itself if it has none."""
+    if not problem.hard:
+        return net
+    return (HardConstrainedTaylor if hasattr(net, "taylor") else HardConstrained)(net, problem)
+
+
 def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 

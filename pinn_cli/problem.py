@@ -10,6 +10,10 @@ may instead be a Python callable, ``{_target_: pkg.module.fn, needs: [u_t, u_xx]
 ``periodic: [x]`` makes the solution periodic in the input x: a loss term ``periodic_x`` asks every
 field, and its x-derivatives up to one order below the highest x-derivative the residuals take,
 to agree on the faces x = lo and x = hi (see `Periodic`).
+
+``hard: {u: "x*(1 - x)*N"}`` imposes conditions exactly by an output transform: the field u is
+the expression, with ``N`` the network's own output for u (see `Hard`, and nets.HardConstrained,
+which wraps the network so that every loss term sees the transformed field).
 """
 import difflib
 import math
@@ -107,11 +111,46 @@ class Periodic:
     needs: List[Derivative]
 
 
+class Hard:
+    """An output transform u = f(inputs, N) of one field (DeepXDE's `apply_output_transform`):
+    `N` is the network's output for the field, and f may use the inputs, the constants and the
+    functions of the equations. Partial derivatives of f (for the Taylor engine's chain rule)
+    are taken by sympy on demand and compiled once."""
+
+    def __init__(self, field: str, text: str, expr, constants):
+        self.field, self.text, self.expr, self.constants = field, text, expr, constants
+        self._compiled: Dict[Tuple[str, ...], Callable] = {}
+
+    def partial(self, wrt: Tuple[str, ...] = ()) -> Callable[[Dict[str, torch.Tensor]],
+                                                                torch.Tensor]:
+        """∂f/∂wrt (wrt: names of inputs or "N"; () is f itself) as fn(scope) -> tensor like
+        scope["N"]; scope maps each input name and "N" to a tensor (n,)."""
+        if wrt not in self._compiled:
+            expr = sympy.diff(self.expr, *(sympy.Symbol(w) for w in wrt)) if wrt else self.expr
+            args = sorted(s.name for s in expr.free_symbols)
+            f = sympy.lambdify([sympy.Symbol(a) for a in args], expr,
+                               modules=[_TORCH_NAMESPACE, "math"])
+            consts = self.constants
+
+            def fn(scope, _f=f, _args=args):
+                full = scope | consts
+                r = _f(*(full[a] for a in _args))
+                ref = scope["N"]
+                return r if torch.is_tensor(r) and r.shape == ref.shape else \
+                    torch.as_tensor(r, dtype=ref.dtype, device=ref.device) + torch.zeros_like(ref)
+
+            self._compiled[wrt] = fn
+        return self._compiled[wrt]
+
+    def __call__(self, scope: Dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.partial()(scope)
+
+
 class Problem:
     """An inverse problem: domain, fields, unknowns, residual equations and conditions."""
 
     def __init__(self, name, inputs, outputs, unknowns, residuals, constants=None,
-                 conditions=None, reference=None, periodic=None):
+                 conditions=None, reference=None, periodic=None, hard=None):
         self.name = name
         self.reference = reference  # the project's solver for this problem (pinn-data), or None
         self.inputs = list(inputs)
@@ -140,6 +179,7 @@ class Problem:
             self.conditions.append((self._equation(k, c["equation"], f"pde.conditions.{k}"),
                                     {a: float(v) for a, v in c["at"].items()}))
         self.periodic = self._periodic(_plain(periodic) or [])
+        self.hard = {k: self._hard(k, v) for k, v in (_plain(hard) or {}).items()}
 
     def _periodic(self, names) -> List[Periodic]:
         if isinstance(names, str):
@@ -156,6 +196,78 @@ class Problem:
             order = max([idx.count(i) for eq in self.residuals for _, idx in eq.needs] + [1]) - 1
             needs = [(f, (i,) * n) for f in self.outputs for n in range(order + 1)]
             out.append(Periodic(f"periodic_{k}", k, i, order, needs))
+        return out
+
+    def _hard(self, field, text) -> Hard:
+        """Parse pde.hard.<field>: an expression in the inputs, the constants and N."""
+        where = f"pde.hard.{field}"
+        example = f"pde.hard.{self.outputs[0]}: 'x*(1 - x)*N'"
+        if field not in self.outputs:
+            raise PinnFitError(f"{where}: '{field}' is not a field; fields are {self.outputs}. "
+                               f"Give one transform per field, e.g. {example}")
+        if "N" in self.inputs + self.outputs + list(self.constants) + \
+                [u.name for u in self.unknowns]:
+            raise PinnFitError(f"{where}: the problem declares a name 'N', which hard "
+                               "transforms use for the network's output; rename it")
+        if not isinstance(text, str) or not text.strip():
+            raise PinnFitError(f"{where}: expected an expression string in the inputs and N, got "
+                               f"{text!r}; e.g. {example}")
+        if "=" in text.replace("==", ""):
+            raise PinnFitError(f"{where}: {text!r} has an '='; give only the right-hand side, "
+                               f"the field as an expression in the inputs and N, e.g. {example}")
+        local = {s: sympy.Symbol(s) for s in self.inputs + list(self.constants) + ["N"]}
+        try:
+            expr = parse_expr(text, local_dict=local, evaluate=True)
+        except Exception as err:  # sympy raises many types on bad syntax
+            raise PinnFitError(
+                f"{where}: cannot parse {text!r} ({type(err).__name__}: {err}); write the field "
+                f"as an expression in the inputs {self.inputs} and N, the network's output, e.g. "
+                f"{example}") from None
+        if not isinstance(expr, sympy.Expr):
+            raise PinnFitError(f"{where}: {text!r} is not an expression; e.g. {example}")
+        for f in expr.atoms(sympy.Function):
+            if type(f) not in _FUNCTIONS and f.func is not sympy.sqrt:
+                raise PinnFitError(f"{where}: function '{f.func}' in {text!r} is not supported "
+                                   f"(use {', '.join(_TORCH_NAMESPACE)})")
+        allowed = set(local)
+        bad = sorted(s.name for s in expr.free_symbols if s.name not in allowed)
+        if bad:
+            raise PinnFitError(
+                f"{where}: symbol '{bad[0]}' in {text!r} cannot be used: a hard transform may use "
+                f"only the inputs {self.inputs}, the constants {list(self.constants)} and N (the "
+                "network's output for the field); not unknowns, fields or their derivatives")
+        n = sympy.Symbol("N")
+        if n not in expr.free_symbols or sympy.diff(expr, n) == 0:
+            raise PinnFitError(f"{where}: {text!r} does not depend on N, the network's output, so "
+                               f"the field would be fixed; e.g. {example}")
+        return Hard(field, text, expr, dict(self.constants))
+
+    def exact_conditions(self) -> List[str]:
+        """The conditions that the hard transforms satisfy identically (whatever N is): those
+        whose equation, with each transformed field substituted and the condition's face
+        fixed, simplifies to 0. Only equations in fields and inputs (no derivatives, no
+        unknowns) are checked; the others are never listed."""
+        if not self.hard:
+            return []
+        out = []
+        for eq, at in self.conditions:
+            if not isinstance(eq.text, str) or any(idx for _, idx in eq.needs):
+                continue
+            local = {s: sympy.Symbol(s) for s in self.inputs + self.outputs + list(self.constants)}
+            try:
+                expr = parse_expr(eq.text, local_dict=local, evaluate=True)
+            except Exception:
+                continue
+            if any(s.name not in local for s in expr.free_symbols):
+                continue
+            n = sympy.Symbol("N")
+            subs = {sympy.Symbol(f): h.expr.subs(n, sympy.Symbol(f"N_{f}"))
+                    for f, h in self.hard.items()}
+            expr = expr.subs(subs).subs({sympy.Symbol(k): sympy.nsimplify(v, [sympy.pi])
+                                         for k, v in at.items()})
+            expr = expr.subs({sympy.Symbol(k): v for k, v in self.constants.items()})
+            if sympy.simplify(expr) == 0 or _vanishes(expr, self.domain):
+                out.append(eq.name)
         return out
 
     # --- parsing -------------------------------------------------------------------------
@@ -265,6 +377,22 @@ class Problem:
                 r = torch.as_tensor(r) + torch.zeros_like(next(iter(values.values())))
             out[eq.name] = r
         return out
+
+
+def _vanishes(expr, domain, n=32, seed=0) -> bool:
+    """Whether expr is 0 to rounding at n random points: the inputs in their domain, every
+    other symbol (the network outputs N_<field>) in [-3, 3]."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    syms = sorted(expr.free_symbols, key=lambda s: s.name)
+    f = sympy.lambdify(syms, expr, modules="numpy")
+    vals = [rng.uniform(*domain.get(s.name, (-3.0, 3.0)), n) for s in syms]
+    try:
+        r = np.broadcast_to(np.asarray(f(*vals), dtype=float), (n,))
+    except Exception:
+        return False
+    return bool(np.all(np.abs(r) <= 1e-12))
 
 
 def _plain(node):

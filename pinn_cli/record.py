@@ -3,7 +3,8 @@
 Columns (one row per logged step; `step` counts optimiser updates over all phases):
 - params.csv: step, phase, elapsed_s, <unknown>..., then `dL:<term>/d<unknown>` = ∂L_term/∂k
   for every loss term and unknown (physical units).
-- losses.csv: step, phase, elapsed_s, total (weighted), then each term's unweighted loss.
+- losses.csv: step, phase, elapsed_s, total (weighted), then each term's unweighted loss, then
+  causal_min (the smallest causal weight) when causal training is on.
 - grad_norms.csv: step, phase, then for each term `max:<term>`, `mean:<term>` (max and mean of
   |∇θ L_term| over the network weights θ) and `lambda:<term>` (its current weight λ).
 """
@@ -31,13 +32,14 @@ class RunRecorder:
     resumed run appends with no step missing or written twice."""
 
     def __init__(self, run_dir: Path, unknowns: List[str], terms: List[str],
-                 offsets: Dict[str, int] | None = None):
+                 offsets: Dict[str, int] | None = None, extras: List[str] = ()):
         self.dir = Path(run_dir)
+        self.extras = list(extras)  # logged values beside the terms, e.g. causal_min
         self.unknowns, self.terms = unknowns, terms
         heads = {
             "params.csv": ["step", "phase", "elapsed_s", *unknowns,
                            *(f"dL:{t}/d{k}" for t in terms for k in unknowns)],
-            "losses.csv": ["step", "phase", "elapsed_s", "total", *terms],
+            "losses.csv": ["step", "phase", "elapsed_s", "total", *terms, *self.extras],
             "grad_norms.csv": ["step", "phase", *(f"{s}:{t}" for t in terms
                                                   for s in ("max", "mean", "lambda"))],
         }
@@ -70,7 +72,9 @@ class RunRecorder:
         self.writers["params.csv"].writerow(
             base + [_g(r.unknowns[k]) for k in self.unknowns]
             + [_g(r.dL_dk[t][k]) for t in self.terms for k in self.unknowns])
-        self.writers["losses.csv"].writerow(base + [_g(r.total)] + [_g(r.losses[t]) for t in self.terms])
+        self.writers["losses.csv"].writerow(
+            base + [_g(r.total)] + [_g(r.losses[t]) for t in self.terms]
+            + [_g(r.extra.get(e, float("nan"))) for e in self.extras])
         self.writers["grad_norms.csv"].writerow(
             base[:2] + [_g(v) for t in self.terms
                         for v in (r.grad_max[t], r.grad_mean[t], r.lambdas[t])])
@@ -147,7 +151,7 @@ def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
     axes[-1, 0].set_xlabel("step")
     _save(fig, run_dir / "params.png")
 
-    terms = [c for c in losses if c not in ("step", "phase", "elapsed_s")]
+    terms = [c for c in losses if c not in ("step", "phase", "elapsed_s", "causal_min")]
     fig, ax = plt.subplots(figsize=(7, 4))
     for t in terms:
         ax.semilogy(losses["step"], [max(v, 1e-300) for v in losses[t]], label=t)

@@ -27,6 +27,7 @@ class Row:
     grad_mean: Dict[str, float]  # mean_θ |∇θ L_i|
     lambdas: Dict[str, float]
     dL_dk: Dict[str, Dict[str, float]]  # term -> unknown -> ∂L_i/∂k (physical k)
+    extra: Dict[str, float] = field(default_factory=dict)  # Losses.log_values(): causal_min
 
 
 @dataclass
@@ -135,7 +136,7 @@ class Trainer:
                   _floats(params), _floats(terms), float(total),
                   {k: float(g.abs().max()) for k, g in flat.items()},
                   {k: float(g.abs().mean()) for k, g in flat.items()},
-                  dict(self.weighting.lambdas), dk)
+                  dict(self.weighting.lambdas), dk, self.losses.log_values())
         self.last_row = row
         self.on_row(row)
 
