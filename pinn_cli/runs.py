@@ -92,7 +92,10 @@ def table(runs: List[Run]) -> List[Dict[str, object]]:
         else:
             rows.append(_row(setting_keys, [r]))
     rows += [_row(setting_keys, g) for g in groups.values()]
-    return rows
+    order = lambda v: (0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) \
+        else (1, 0, str(v))
+    return sorted(rows, key=lambda r: (r["status"] != "completed",
+                                       [order(r.get(k)) for k in setting_keys]))
 
 
 def _row(keys, group: List[Run]) -> Dict[str, object]:
