@@ -15,6 +15,7 @@ CASES = {  # overrides, {unknown: relative tolerance}
     "heat1d_default": ([], {"k": 0.01}),
     "burgers1d_raissi": (["pde=burgers1d", f"data.file={RAISSI}", "data.n_obs=2000"],
                          {"lambda1": 0.01, "nu": 0.01}),
+    "burgers1d_shipped": (["pde=burgers1d"], {"lambda1": 0.01, "nu": 0.01}),
     "burgers2d_annealing": (["pde=burgers2d", "weighting=annealing"], {"nu": 0.02}),
     # beta = 30 needs the data weighted (README); measured 0.004-0.014 % for seeds 0-2, 119-132 s.
     "convection_data100": (["pde=convection", "+weighting.weights.data=100"], {"beta": 0.01}),
