@@ -106,7 +106,8 @@ class Trainer:
         self.checkpointed = self.step
         state = self.state_dict()
         self.on_checkpoint(state)  # adds what the caller needs back on restore, and saves it
-        self.last_good = copy.deepcopy(state)
+        if self.retries:  # only a retry goes back to it in memory
+            self.last_good = copy.deepcopy(state)
 
     def _checkpoint_due(self) -> bool:
         return (self.checkpoint_every and self.step % self.checkpoint_every == 0
@@ -298,7 +299,7 @@ class Trainer:
 
     def run(self) -> Outcome:
         self.t0 = time.perf_counter() - self.elapsed_before
-        if self.last_good is None:  # a new run: what a retry before any checkpoint goes back to
+        if self.checkpointed < 0:  # a new run: what a resume or retry can always go back to
             self._checkpoint()
         outcome = Outcome()
         handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
