@@ -150,6 +150,12 @@ class JointConf:
 
 
 @dataclass
+class LbfgsConf:
+    _target_: str = "pinn_cli.schedule.Lbfgs"
+    steps: int = MISSING
+
+
+@dataclass
 class DiagnosticsOffConf:
     _target_: str = "pinn_cli.identifiability.Off"
 
@@ -246,6 +252,7 @@ SCHEMAS = {
     "ntk_schema": NTKConf,
     "pretrain_identify_schema": PretrainIdentifyConf,
     "joint_schema": JointConf,
+    "lbfgs_schema": LbfgsConf,
     "diagnostics_off_schema": DiagnosticsOffConf,
     "diagnostics_quick_schema": DiagnosticsQuickConf,
 }

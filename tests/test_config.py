@@ -32,6 +32,24 @@ def test_each_pde_selects_its_data(pde):
     assert _compose([f"pde={pde}"]).data.file == f"data/{pde}.h5"
 
 
+def test_a_pde_option_picks_its_default_schedule_and_the_user_still_wins():
+    from hydra.utils import instantiate
+    assert _compose([]).schedule._target_ == "pinn_cli.schedule.PretrainIdentify"
+    burgers = instantiate(_compose(["pde=burgers1d"]).schedule)
+    assert [(p.name, p.optimizer, p.steps) for p in burgers.phases] == [("lbfgs", "lbfgs", 4000)]
+    chosen = _compose(["pde=burgers1d", "schedule=pretrain_identify"]).schedule
+    assert chosen._target_ == "pinn_cli.schedule.PretrainIdentify"
+
+
+def test_a_schedule_that_never_trains_the_unknowns_is_rejected():
+    from pinn_cli.errors import PinnFitError
+    from pinn_cli.schedule import Lbfgs, PretrainIdentify
+    with pytest.raises(PinnFitError, match="no phase trains the unknowns"):
+        Lbfgs(steps=0)
+    with pytest.raises(PinnFitError, match="no phase trains the unknowns"):
+        PretrainIdentify(500, 0, 0, 1e-3, 1e-2, 1.0)
+
+
 def test_typo_in_key_is_rejected():
     with pytest.raises(ConfigCompositionException, match="alpah"):
         _compose(["weighting=annealing", "weighting.alpah=0.5"])
