@@ -127,6 +127,11 @@ def fit(cfg: DictConfig):
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
     weighting = call(cfg.weighting)
     phases = call(cfg.schedule).phases
+    if weighting.update_every > 0 and all(p.optimizer == "lbfgs" for p in phases):
+        log.warning("weighting=%s adapts the loss weights during Adam steps only, and this "
+                    "schedule has none (L-BFGS keeps them fixed): the weights stay at their start "
+                    "values; choose schedule=pretrain_identify for adaptive weights",
+                    HydraConfig.get().runtime.choices.get("weighting", "?"))
     log.info("%s: %d observations of %s from %s (noise %g), %d residual points, unknowns %s",
              problem.name, len(obs.x), ",".join(obs.fields), obs.file, cfg.data.noise,
              len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"

@@ -137,3 +137,13 @@ def test_existing_run_is_not_overwritten(tmp_path):
     r = run_cli(short + [f"hydra.run.dir={target}"], tmp_path)
     assert r.returncode == 2 and "already holds a run" in r.stdout + r.stderr
     assert (target / "summary.json").read_text() == before
+
+
+def test_adaptive_weighting_under_an_lbfgs_only_schedule_is_warned_about(tmp_path):
+    r = run_cli(["pde=burgers1d", "weighting=annealing", "schedule.steps=3", "data.n_obs=50",
+                 "collocation.n_points=50", "diagnostics=off", "plots=false"], tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = " ".join((r.stdout + r.stderr).split())  # rich wraps long lines
+    assert "weighting=annealing adapts the loss weights during Adam steps only" in out
+    (run,) = run_dirs(tmp_path / "outputs")
+    assert summary(run)["steps"] == {"lbfgs": 3}
