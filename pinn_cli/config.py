@@ -168,6 +168,14 @@ class DiagnosticsQuickConf:
 
 
 @dataclass
+class DiagnosticsFullConf(DiagnosticsQuickConf):
+    _target_: str = "pinn_cli.identifiability.Full"
+    refit_steps: int = MISSING  # L-BFGS iterations of each profile point's re-fit
+    points: List[float] = MISSING  # profile grid: estimate x (1 + c x step) for c in points
+    min_rel_step: float = MISSING  # smallest relative grid step (else 2 x Cramér–Rao rel. std)
+
+
+@dataclass
 class CollocationConf:
     n_points: int = MISSING  # residual points drawn in the domain
     n_condition_points: int = MISSING  # per initial/boundary condition
@@ -255,6 +263,7 @@ SCHEMAS = {
     "lbfgs_schema": LbfgsConf,
     "diagnostics_off_schema": DiagnosticsOffConf,
     "diagnostics_quick_schema": DiagnosticsQuickConf,
+    "diagnostics_full_schema": DiagnosticsFullConf,
 }
 
 

@@ -14,6 +14,7 @@ from pinn_cli.collocation import sample_box, sample_periodic
 from pinn_cli.console import Reporter
 from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.losses import Losses, Unknowns
+from pinn_cli.profile import Refit
 from pinn_cli.record import RunRecorder, plot_run, read_csv
 from pinn_cli.train import Trainer
 
@@ -204,7 +205,8 @@ def fit(cfg: DictConfig):
             problem=problem, obs=obs, noise=cfg.data.noise,
             estimates={k: r["estimate"] for k, r in report.items()}, run_dir=run_dir,
             logs={n: read_csv(run_dir / n) for n in ("params.csv", "losses.csv",
-                                                      "grad_norms.csv")})
+                                                      "grad_norms.csv")},
+            refit=Refit(net, unknowns, losses, weighting.lambdas, steps=0))
         if diagnostics:
             report = summary(outcome.status, identifiability=_verdicts(diagnostics))
     for name, r in report.items():

@@ -13,7 +13,9 @@ module fits the same observations classically and states what the data can ident
   its square roots are the smallest standard deviations any unbiased estimator can reach, and
   the correlation matrix shows unknowns that trade off against each other;
 - *training warnings* from the run's logs: an unknown with negligible gradient, one pinned at a
-  bound, one still drifting when the data loss has flattened, a loss weight λ that exploded.
+  bound, one still drifting when the data loss has flattened, a loss weight λ that exploded;
+- with `diagnostics=full`, the *profile* of each unknown with the network re-fitted at fixed
+  values (pinn_cli.profile), its 95 % interval, and profile.png.
 """
 import json
 import logging
@@ -23,6 +25,8 @@ from typing import Dict, List
 
 import numpy as np
 from hydra.utils import get_method
+
+from pinn_cli.profile import Z95, profile
 
 log = logging.getLogger("pinn-fit")
 
@@ -43,7 +47,9 @@ class Quick:
         self.max_iterations = int(max_iterations)
         self.identifiable_rel_std = float(identifiable_rel_std)
 
-    def __call__(self, problem, obs, noise, estimates, run_dir: Path, logs: Dict) -> Dict:
+    def __call__(self, problem, obs, noise, estimates, run_dir: Path, logs: Dict,
+                 refit=None) -> Dict:
+        """`refit`: a pinn_cli.profile.Refit of the trained run (used by `Full` only)."""
         report = {"warnings": training_warnings(problem, estimates, logs)}
         for w in report["warnings"]:
             log.warning("%s", w)
@@ -60,6 +66,10 @@ class Quick:
                 if "estimate" in report["classical"]:
                     plot_sensitivity(run_dir, problem, obs, report["classical"].pop("_J"),
                                      report["classical"]["estimate"])
+        profiles = self.profiles(refit, problem, obs, noise, estimates, report)
+        if profiles:
+            report["profile"] = profiles
+            plot_profiles(run_dir, profiles, report.get("classical", {}))
         report["verdict"] = verdict(report, estimates, self.identifiable_rel_std)
         report = finite(report)
         (run_dir / "identifiability.json").write_text(
@@ -67,6 +77,42 @@ class Quick:
         for name, line in report["verdict"].items():
             log.info("%s", line)
         return report
+
+
+    def profiles(self, refit, problem, obs, noise, estimates, report) -> Dict:
+        """No profiles here; `Full` profiles each unknown."""
+        return {}
+
+
+class Full(Quick):
+    """`Quick` plus the profile of each unknown with the network re-fitted at fixed values
+    (pinn_cli.profile): an interval from the PINN itself, and flat profiles flagged."""
+
+    def __init__(self, max_iterations: int = 30, identifiable_rel_std: float = 0.05,
+                 refit_steps: int = 100, points=(-2, -1, -0.5, 0.5, 1, 2),
+                 min_rel_step: float = 0.005):
+        super().__init__(max_iterations, identifiable_rel_std)
+        self.refit_steps, self.points = int(refit_steps), [float(c) for c in points]
+        self.min_rel_step = float(min_rel_step)
+
+    def profiles(self, refit, problem, obs, noise, estimates, report) -> Dict:
+        if refit is None:
+            return {}
+        refit.steps = self.refit_steps
+        noise_var = float(np.mean([(noise * obs.y[:, j].std()) ** 2
+                                   for j in range(obs.y.shape[1])]))
+        crlb = report.get("classical", {}).get("crlb_rel_std") or {}
+        out = {}
+        for name, est in estimates.items():
+            rel = crlb.get(name)
+            rel_step = max(self.min_rel_step, 2 * rel) if rel and math.isfinite(rel) else \
+                2 * self.min_rel_step
+            out[name] = profile(refit, name, est, obs.y.size, noise_var, rel_step, self.points)
+            p = out[name]
+            log.info("profile of %s: %s", name, "flat (no curvature): weakly identifiable"
+                     if p["flat"] else f"{p['center']:.6g} ± {p['std']:.2g}, 95 % interval "
+                     f"[{p['interval95'][0]:.6g}, {p['interval95'][1]:.6g}]")
+        return out
 
 
 class SolverModel:
@@ -259,6 +305,13 @@ def verdict(report, estimates, rel_std_limit) -> Dict[str, str]:
     lines = {}
     for name, est in estimates.items():
         line = f"{name} = {est:.6g} (PINN)"
+        p = report.get("profile", {}).get(name)
+        if p is not None:
+            weak = p["flat"] or p["std"] > rel_std_limit * abs(est)
+            line = (f"{name} = {est:.6g} (PINN), " + ("profile flat" if p["flat"] else
+                    f"{p['center']:.6g} ± {p['std']:.2g} (profile, 95 % "
+                    f"[{p['interval95'][0]:.6g}, {p['interval95'][1]:.6g}])")
+                    + (": WEAKLY identifiable by the PINN's own profile" if weak else ""))
         if "estimate" in c:
             std, rel = c["crlb_std"][name], c["crlb_rel_std"][name]
             ok = rel is not None and math.isfinite(rel) and rel < rel_std_limit
@@ -301,4 +354,30 @@ def plot_sensitivity(run_dir, problem, obs, J, estimate) -> None:
         ax.set_title(f"|{k} ∂u/∂{k}| at the observations", fontsize=8)
     fig.tight_layout()
     fig.savefig(run_dir / "sensitivity.png", dpi=110)
+    plt.close(fig)
+
+
+def plot_profiles(run_dir, profiles, classical) -> None:
+    """profile.png: each unknown's profile deviance with its parabola and 95 % interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(profiles), figsize=(4 * len(profiles), 3.4), squeeze=False)
+    for ax, (name, p) in zip(axes[0], profiles.items()):
+        ax.plot(p["values"], p["deviance"], "o", label="re-fitted")
+        if not p["flat"]:
+            k = np.linspace(min(p["values"]), max(p["values"]), 200)
+            ax.plot(k, ((k - p["center"]) / p["std"]) ** 2, "-", lw=1, label="parabola")
+            for edge in p["interval95"]:
+                ax.axvline(edge, color="gray", ls=":", lw=1)
+        ax.axhline(Z95 ** 2, color="gray", ls="--", lw=0.8, label="95 % level")
+        if name in classical.get("estimate", {}):
+            ax.axvline(classical["estimate"][name], color="C3", lw=1, label="classical")
+        ax.set_xlabel(name)
+        ax.set_ylabel("deviance N Δmse / σ²")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(run_dir / "profile.png", dpi=110)
     plt.close(fig)

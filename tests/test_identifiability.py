@@ -96,3 +96,59 @@ def test_training_warnings_read_the_logs():
             "grad_norms.csv": {"step": steps, "lambda:data": [1.0] * 9 + [5e4]}}
     w = " ".join(training_warnings(problem, {"k": 0.2}, logs))
     assert "pinned at a bound" in w and "lambda:data reached 5e+04" in w
+
+
+class _Parabola:
+    """A stand-in re-fit whose data misfit is exactly m0 + c (k - k_star)^2."""
+
+    def __init__(self, k_star, c, m0=1e-4):
+        self.k_star, self.c, self.m0, self.calls = k_star, c, m0, []
+
+    def __call__(self, name, value):
+        self.calls.append((name, value))
+        return self.m0 + self.c * (value - self.k_star) ** 2
+
+
+def test_profile_of_an_exact_parabola_gives_its_centre_and_width():
+    from pinn_cli.profile import Z95, profile
+
+    # deviance N c (k - k*)^2 / sigma2 with sigma2 = m0 (noise below the misfit): std = sqrt(m0/(N c))
+    n, m0, c, k_star = 1000, 1e-4, 2.0, 0.1002
+    p = profile(_Parabola(k_star, c, m0), "k", 0.1, n, noise_var=0.0, rel_step=0.01,
+                points=[-2, -1, 1, 2])
+    expected_std = np.sqrt(m0 / (n * c))
+    assert not p["flat"]
+    assert p["center"] == pytest.approx(k_star, rel=1e-9)
+    # sigma2 is the misfit at the estimate 0.1 (slightly above m0: 0.1 is not the minimum)
+    assert p["sigma2"] == pytest.approx(m0 + c * (0.1 - k_star) ** 2)
+    assert p["std"] == pytest.approx(np.sqrt(p["sigma2"] / (n * c)), rel=1e-9)
+    assert p["std"] == pytest.approx(expected_std, rel=1e-3)
+    lo, hi = p["interval95"]
+    assert (hi - lo) / 2 == pytest.approx(Z95 * p["std"])
+    assert len(p["values"]) == 5 and 0.1 in p["values"]
+
+
+def test_a_flat_profile_is_reported_as_flat():
+    from pinn_cli.profile import profile
+
+    p = profile(_Parabola(0.1, 0.0), "k", 0.1, 1000, noise_var=1e-4, rel_step=0.01,
+                points=[-1, 1])
+    assert p["flat"] and "interval95" not in p
+
+
+def test_full_diagnostics_profile_the_pinn_and_say_so(tmp_path):
+    import json
+
+    from conftest import QUICK, run_cli, run_dirs, summary
+
+    r = run_cli(QUICK + ["diagnostics=full", "diagnostics.refit_steps=20", "data.noise=0.01",
+                         "diagnostics.points=[-1,1]", "plots=false"], tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (run,) = run_dirs(tmp_path / "outputs")
+    prof = json.loads((run / "identifiability.json").read_text())["profile"]["k"]
+    assert len(prof["values"]) == 3 and len(prof["deviance"]) == 3
+    assert min(prof["deviance"]) == 0.0 and all(np.isfinite(prof["data_mse"]))
+    assert (run / "profile.png").is_file()
+    verdict = summary(run)["identifiability"]["verdicts"]["k"]
+    assert "(profile, 95 %" in verdict or "profile flat" in verdict
+    assert "classical" in verdict
