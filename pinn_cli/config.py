@@ -244,6 +244,7 @@ class GenerateConfig:
     n_sensors: int = MISSING  # sampling=sensors: positions over the inputs other than t
     noise: float = MISSING  # Gaussian noise std as a fraction of std(field), baked into the file
     seed: int = MISSING
+    schedule: Any = None  # pinn-fit's, unused: present so that a pde option's override composes
 
 
 SCHEMAS = {

@@ -139,7 +139,8 @@ def generate(cfg: DictConfig) -> Path:
         "seed": cfg.seed, "solver": problem.reference["solver"],
         "equations": "; ".join(eq.text for eq in problem.residuals),
         "generator": f"pinn-data {overrides}".strip(),
-        "config": OmegaConf.to_yaml(cfg, resolve=True)})
+        "config": OmegaConf.to_yaml(
+            OmegaConf.masked_copy(cfg, [k for k in cfg if k != "schedule"]), resolve=True)})
     n = len(next(iter(values.values()))) if layout == "scattered" else \
         int(np.prod([len(a) for a in axes.values()]))
     log.info("wrote %s: %s, %d points of %s, truth %s, noise %g", out, layout, n,
