@@ -121,3 +121,12 @@ def generate(cfg: DictConfig):
     from pinn_cli.generate import generate as write_file  # imports torch (via the problem)
 
     return _run(write_file, cfg)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="pinn_basis")
+def basis(cfg: DictConfig):
+    """`pinn-basis`: an IP-Basis PINN trained offline, for `pinn-fit schedule=basis`
+    (pinn_cli.basis_cli)."""
+    from pinn_cli.basis_cli import train_offline  # imports torch
+
+    return _run(train_offline, cfg)

@@ -74,16 +74,17 @@ def ranges_for(problem: Problem, ranges: Dict[str, dict]) -> Dict[str, Range]:
     for name in names:
         try:
             r = Range(**ranges[name])
-        except TypeError:
-            raise PinnFitError(f"range of {name}: {ranges[name]!r}; give {{lo, hi}} and "
-                               "optionally sampling (uniform | log)") from None
+            r = Range(float(r.lo), float(r.hi), r.sampling)
+        except (TypeError, ValueError):  # not a mapping, other keys, lo or hi not a number
+            raise PinnFitError(f"range of {name}: {ranges[name]!r}; give {{lo, hi}} (numbers) "
+                               "and optionally sampling (uniform | log)") from None
         if r.sampling not in ("uniform", "log"):
             raise PinnFitError(f"range of {name}: sampling={r.sampling!r}; choose uniform or log")
         if not (math.isfinite(r.lo) and math.isfinite(r.hi) and r.lo < r.hi) or \
                 (r.sampling == "log" and r.lo <= 0):
             raise PinnFitError(f"range of {name}: [{r.lo}, {r.hi}] must be finite with lo < hi "
                                "(and lo > 0 for log sampling)")
-        out[name] = Range(float(r.lo), float(r.hi), r.sampling)
+        out[name] = r
     return out
 
 
@@ -496,10 +497,12 @@ def fit_query(basis: Basis, problem: Problem, obs_x, obs_y, obs_fields: List[str
     unknowns by Adam (`steps`, `lr`) then L-BFGS. Loss: Σ weight × mean square of the data
     misfit, the residuals and the conditions.
 
-    Returns {"estimates", "method", "losses" (each term), "loss" (weighted total), "steps"
-    ({"adam", "lbfgs"}), "wall_seconds", "range" ({unknown: {lo, hi, position,
-    outside_range, at_range_edge}}), "warnings"}: `position` is 0 at the range's low end and 1
-    at its high end; `at_range_edge` within 2 % of the width of an edge, inside."""
+    Returns {"estimates", "method", "losses" (each term), "loss" (weighted total), "gradients"
+    ({term: {unknown: ∂L_term/∂k}}, the readout held at its final value, as pinn-fit logs them
+    with the network held), "steps" ({"adam", "lbfgs"}), "wall_seconds", "range" ({unknown:
+    {lo, hi, position, outside_range, at_range_edge}}), "warnings"}: `position` is 0 at the
+    range's low end and 1 at its high end; `at_range_edge` within 2 % of the width of an edge,
+    inside."""
     start = time.perf_counter()
     basis.check(problem)
     _supported(problem)
@@ -551,8 +554,22 @@ def fit_query(basis: Basis, problem: Problem, obs_x, obs_y, obs_fields: List[str
     state = lbfgs.state[trained[0]]
     return {"estimates": est, "method": method, "loss": float(total),
             "losses": {k: float(v) for k, v in terms.items()},
+            "gradients": _term_gradients(query, readout(), unknowns),
             "steps": {"adam": n_adam, "lbfgs": state.get("n_iter", 0)},
             "wall_seconds": time.perf_counter() - start, "range": report, "warnings": warnings}
+
+
+def _term_gradients(query: _Query, readout, unknowns: Unknowns) -> Dict[str, Dict[str, float]]:
+    """∂L_term/∂k of each term's mean square with the readout (W, b) held fixed."""
+    params = {k: v.detach().clone().requires_grad_() for k, v in unknowns.physical().items()}
+    _, terms = query.loss(*(t.detach() for t in readout), params)
+    out = {}
+    for term, value in terms.items():
+        grads = torch.autograd.grad(value, list(params.values()), allow_unused=True,
+                                    retain_graph=True) if value.requires_grad else \
+            [None] * len(params)
+        out[term] = {k: float(g) if g is not None else 0.0 for k, g in zip(params, grads)}
+    return out
 
 
 def range_report(basis: Basis, estimates: Dict[str, float]):

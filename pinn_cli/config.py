@@ -221,6 +221,7 @@ class Config:
     max_retries: int = MISSING  # on_divergence=retry: at most this many retries per run
     retry_lr_factor: float = MISSING  # learning rates multiplied by this at each retry
     resume: Optional[str] = None  # set by `pinn-fit resume=RUN_FOLDER` (see app.py)
+    basis: Any = None  # schedule=basis: the basis and the query options (BasisQueryConf)
 
 
 class Sampling(Enum):
@@ -274,3 +275,77 @@ def register() -> None:
     cs = ConfigStore.instance()
     for name, node in SCHEMAS.items():
         cs.store(name=name, node=node)
+
+
+@dataclass
+class BasisValidationConf:
+    """Held-out inverse queries on the problem's reference solution (pde.reference), solved
+    every `every` steps; the body with the smallest mean relative error is kept (Section 2.4)."""
+
+    n_queries: int = MISSING  # 0: no validation, the last state is kept
+    every: int = MISSING  # training steps between validations
+    patience: int = MISSING  # validations without improvement before training stops
+    n_obs: int = MISSING  # observed reference nodes per held-out query
+    query: Dict[str, Any] = field(default_factory=dict)  # fit_query options, e.g. {weights: ...}
+
+
+@dataclass
+class BasisTrainConf:
+    """`pinn-basis`'s `basis` group: the offline training of pinn_cli.basis.train_basis."""
+
+    n_basis: int = MISSING  # basis functions per field
+    n_readouts: int = MISSING  # K readouts, each tied to parameters drawn over the ranges
+    # required: unknown -> {lo, hi, sampling: uniform | log}, checked by basis.ranges_for (Any:
+    # OmegaConf cannot merge a command-line dict into a typed Optional[Dict] that is null)
+    ranges: Any = None
+    steps: int = MISSING  # Adam steps
+    lr: float = MISSING
+    lbfgs_steps: int = MISSING  # L-BFGS steps after Adam
+    width: int = MISSING
+    depth: int = MISSING
+    activation: str = MISSING  # tanh | sin | ... (pinn_cli.nets)
+    n_points: int = MISSING  # residual points (Sobol)
+    n_condition_points: int = MISSING  # per condition
+    weights: Dict[str, float] = field(default_factory=dict)  # loss term -> weight, default 1
+    validation: BasisValidationConf = field(default_factory=BasisValidationConf)
+    seed: int = MISSING
+    precision: str = MISSING  # float32 | float64
+
+
+@dataclass
+class BasisConfig:
+    """`pinn-basis`: train a basis offline (pinn_cli.basis_cli.train_offline)."""
+
+    pde: Any = MISSING
+    basis: BasisTrainConf = MISSING
+    threads: Optional[int] = None  # torch intra-op threads; None keeps torch's default
+    schedule: Any = None  # pinn-fit's, unused: present so that a pde option's override composes
+
+
+@dataclass
+class BasisScheduleConf:
+    """`pinn-fit schedule=basis`: no training; queries answered by a frozen basis."""
+
+    _target_: str = "pinn_cli.basis_cli.fit_online"
+
+
+@dataclass
+class BasisQueryConf:
+    """`pinn-fit schedule=basis`'s `basis` node: the basis and how each query is fitted
+    (pinn_cli.basis.fit_query)."""
+
+    path: str = MISSING  # a folder pinn-basis wrote, or its basis.pt
+    method: str = MISSING  # auto | varpro | gradient
+    steps: int = MISSING  # Adam steps (method gradient)
+    lr: float = MISSING  # Adam learning rate (method gradient)
+    lbfgs_steps: int = MISSING
+    weights: Dict[str, float] = field(default_factory=dict)  # loss term -> weight, default 1
+
+
+SCHEMAS |= {
+    "basis_config_schema": BasisConfig,
+    "basis_schema": BasisTrainConf,
+    "basis_schedule_schema": BasisScheduleConf,
+    "basis_query_schema": BasisQueryConf,
+}
+

@@ -124,6 +124,10 @@ def fit(cfg: DictConfig):
                  previous["status"])
         return None
     device = _setup_torch(cfg)
+    if cfg.schedule.get("_target_") == "pinn_cli.basis_cli.fit_online":  # schedule=basis
+        from pinn_cli.basis_cli import fit_online
+
+        return fit_online(cfg, run_dir)
     problem, obs, net, losses, unknowns = build(cfg, device)
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
     weighting = call(cfg.weighting)

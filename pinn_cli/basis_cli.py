@@ -1,0 +1,479 @@
+"""IP-Basis PINNs from the command line (pinn_cli.basis holds the method).
+
+- `pinn-basis` (`train_offline`): config → problem + ranges → train_basis → a run folder
+  basis/DATE/TIME with basis.pt, history.csv (validation curve) and summary.json.
+- `pinn-fit schedule=basis basis.path=FOLDER` (`fit_online`, called by pinn_cli.fit.fit): config →
+  problem + basis + residual/condition points, then for each data file (data.file: one path, a
+  glob, or a comma-separated list) the data → fit_query → one row of queries.csv; the run folder
+  also holds summary.json, params.csv and losses.csv as any pinn-fit run does.
+"""
+import csv
+import glob
+import json
+import logging
+import math
+import os
+import platform
+import shlex
+import statistics
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Dict, List
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from pinn_cli.basis import Basis, fit_query, ranges_for, train_basis
+from pinn_cli.collocation import sample_box
+from pinn_cli.errors import PinnFitError
+from pinn_cli.fit import call
+from pinn_cli.problem import Problem
+from pinn_cli.record import RunRecorder, atomic_write
+from pinn_cli.train import Row
+
+log = logging.getLogger("pinn-basis")
+
+
+# ---------------------------------------------------------------------------------- the problem
+
+
+def _suggested_conditions(problem: Problem) -> Dict[str, dict]:
+    """The conditions to add, as an example: the initial conditions the shipped reference solvers
+    use where the problem names one of them, else a template on the first face of t (or of the
+    first input)."""
+    ref = problem.reference or {}
+    solver, options = str(ref.get("solver", "")), dict(ref.get("options") or {})
+    if solver.endswith("oscillator_underdamped"):
+        x0, v0 = options.get("x0", 1.0), options.get("v0", 0.0)
+        return {"x0": {"at": {"t": 0.0}, "equation": f"x - {x0:g}" if x0 else "x"},
+                "v0": {"at": {"t": 0.0}, "equation": f"x_t - {v0:g}" if v0 else "x_t"}}
+    if solver.endswith("heat1d_series") and "modes" not in options:
+        return {"initial": {"at": {"t": 0.0}, "equation": "u - sin(pi*x) - 0.5*sin(3*pi*x)"}}
+    face = "t" if "t" in problem.domain else problem.inputs[0]
+    return {"initial": {"at": {face: problem.domain[face][0]},
+                        "equation": f"{problem.outputs[0]} - <its value there>"}}
+
+
+def _condition(name: str, c: dict, quote: str) -> str:
+    """One condition in YAML flow style, e.g. x0: {at: {t: 0.0}, equation: 'x - 1'}."""
+    at = ", ".join(f"{a}: {float(v)!r}" for a, v in c["at"].items())
+    return f"{name}: {{at: {{{at}}}, equation: {quote}{c['equation']}{quote}}}"
+
+
+def _no_conditions(problem: Problem, command: str) -> PinnFitError:
+    example = _suggested_conditions(problem)
+    override = "+pde.conditions={" + ", ".join(_condition(k, c, "'") for k, c in
+                                                example.items()) + "}"
+    yaml = "\n".join("      " + _condition(k, c, '"') for k, c in example.items())
+    data = f" data={problem.name}" if command.startswith("pinn-fit") else ""
+    return PinnFitError(
+        f"problem {problem.name} declares no conditions (pde.conditions), and a basis needs the "
+        "initial/boundary conditions its data follow: trained on the residual alone, every "
+        "readout collapses to u = 0. Add them, the same for pinn-basis and for pinn-fit "
+        f"schedule=basis, on the command line:\n  {command} pde={problem.name} \"{override}\" "
+        f"...\nor in a pde option of your own, e.g. DIR/pde/my_{problem.name}.yaml:\n"
+        f"    defaults: [{problem.name}, _self_]\n    conditions:\n{yaml}\n"
+        f"  used as: {command} hydra.searchpath=[file://DIR] pde=my_{problem.name}{data} ...")
+
+
+def _problem(cfg: DictConfig, command: str) -> Problem:
+    problem = call(cfg.pde)
+    if not problem.conditions:
+        raise _no_conditions(problem, command)
+    return problem
+
+
+def _conditions(problem: Problem) -> Dict[str, dict]:
+    return {eq.name: {"at": dict(at), "equation": eq.text} for eq, at in problem.conditions}
+
+
+def _set_precision(precision: str, threads) -> None:
+    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    if precision not in dtypes:
+        raise PinnFitError(f"precision={precision!r}: choose float32 or float64")
+    if threads:
+        torch.set_num_threads(int(threads))
+    torch.set_default_dtype(dtypes[precision])
+
+
+def _base(run_dir: Path) -> dict:
+    return {"run_dir": str(run_dir), "torch": torch.__version__, "host": platform.node()}
+
+
+def _finite(v):
+    """JSON-safe: NaN and infinities (an unvalidated basis, a position off a log range)
+    become null, in nested dicts and lists too."""
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _write_json(path: Path, data: dict) -> None:
+    text = json.dumps(_finite(data), indent=2, allow_nan=False) + "\n"
+    atomic_write(path, lambda p: p.write_text(text))
+
+
+# ------------------------------------------------------------------------------------ offline
+
+
+def _example_ranges(problem: Problem) -> str:
+    """An override giving each unknown a range of a factor 2 either side of its reference truth
+    (or guess), e.g. 'basis.ranges={k: {lo: 0.05, hi: 0.2}}'."""
+    truth = (problem.reference or {}).get("truth") or {}
+    parts = []
+    for u in problem.unknowns:
+        v = float(truth.get(u.name, u.guess))
+        lo, hi = sorted((v / 2, 2 * v)) if v else (-1.0, 1.0)
+        parts.append(f"{u.name}: {{lo: {lo:g}, hi: {hi:g}}}")
+    return f"'basis.ranges={{{', '.join(parts)}}}'"
+
+
+def _shell(arg: str) -> str:
+    """`arg` quoted for a POSIX shell, in double quotes where it holds single quotes (Hydra's
+    own quotes, as in equation: 'x - 1') and nothing a shell expands inside double quotes."""
+    if "'" in arg and not any(c in arg for c in '"$`\\!'):
+        return f'"{arg}"'
+    return shlex.quote(arg)
+
+
+def train_offline(cfg: DictConfig) -> Path:
+    """`pinn-basis`: train a basis for cfg.pde over cfg.basis.ranges and write its run folder."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    if (run_dir / "basis.pt").exists() or (run_dir / "summary.json").exists():
+        raise PinnFitError(f"{run_dir} already holds a run; pinn-basis never overwrites one: "
+                           "start a new run (another hydra.run.dir)")
+    b = cfg.basis
+    _set_precision(b.precision, cfg.threads)
+    problem = call(cfg.pde)
+    names = [u.name for u in problem.unknowns]
+    if b.ranges is None:
+        raise PinnFitError(f"basis.ranges is not set: give the offline range of each unknown "
+                           f"{names} of {problem.name}, e.g. {_example_ranges(problem)} (add "
+                           "sampling: log for a range over orders of magnitude); queries are "
+                           "accurate inside it")
+    ranges = ranges_for(problem, OmegaConf.to_container(b.ranges, resolve=True))
+    if not problem.conditions:
+        raise _no_conditions(problem, "pinn-basis")
+    if problem.reference is None and b.validation.n_queries:
+        log.warning("pde.reference is not set: no held-out validation queries, the last state is "
+                    "kept (basis.validation needs the problem's reference solver)")
+    v = b.validation
+    log.info("%s: basis of %d functions per field, %d readouts over %s; %d Adam + %d L-BFGS "
+             "steps, %s", problem.name, b.n_basis, b.n_readouts,
+             ", ".join(f"{k} in [{r.lo:g}, {r.hi:g}] ({r.sampling})" for k, r in ranges.items()),
+             b.steps, b.lbfgs_steps, b.precision)
+    summary = {"status": "running", "pde": problem.name, "conditions": _conditions(problem),
+               "ranges": {k: asdict(r) for k, r in ranges.items()}, **_base(run_dir)}
+    _write_json(run_dir / "summary.json", summary)
+    try:
+        basis = train_basis(
+            problem, {k: asdict(r) for k, r in ranges.items()}, n_basis=b.n_basis,
+            n_readouts=b.n_readouts, steps=b.steps, lr=b.lr, lbfgs_steps=b.lbfgs_steps,
+            seed=b.seed, width=b.width, depth=b.depth, activation=b.activation,
+            n_points=b.n_points, n_condition_points=b.n_condition_points,
+            weights=OmegaConf.to_container(b.weights), n_validation=v.n_queries,
+            validate_every=v.every, patience=v.patience, n_obs=v.n_obs,
+            query_options=OmegaConf.to_container(v.query, resolve=True))
+    except BaseException as err:
+        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
+        _write_json(run_dir / "summary.json", summary | {"status": status,
+                                                         "error": f"{type(err).__name__}: {err}"})
+        raise
+    basis.history["conditions"] = _conditions(problem)  # compared with each query's problem
+    basis.save(run_dir / "basis.pt")
+    h = basis.history
+    with open(run_dir / "history.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "loss", "validation_error"])
+        for p in h["curve"]:
+            w.writerow([p["step"], repr(p["loss"]), repr(p["validation_error"])])
+    pde_args = [a for a in HydraConfig.get().overrides.task if a.lstrip("+~").startswith("pde")]
+    fit_with = " ".join(["pinn-fit", *map(_shell, pde_args or [f"pde={problem.name}"]),
+                         "schedule=basis", _shell(f"basis.path={run_dir}")])
+    _write_json(run_dir / "summary.json", summary | {
+        "status": "completed", "offline_seconds": round(h["seconds"], 3), "steps": h["steps"],
+        "best_step": h["best_step"], "early_stopped": h["early_stopped"],
+        # the mean over the held-out queries of each one's largest relative error
+        "validation_error": _finite(h["validation_error"]),
+        "n_validation_queries": v.n_queries if problem.reference is not None else 0,
+        "n_basis": b.n_basis, "n_readouts": b.n_readouts, "precision": b.precision,
+        "basis": "basis.pt", "history": "history.csv", "fit_with": fit_with})
+    log.info("basis trained in %.1f s (%d steps, kept step %d, validation error %.3g): %s",
+             h["seconds"], h["steps"], h["best_step"], h["validation_error"], run_dir)
+    log.info("answer queries with: %s", fit_with)
+    return run_dir / "basis.pt"
+
+
+# ------------------------------------------------------------------------------------- online
+
+
+def _basis_file(path: str) -> Path:
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / "basis.pt"
+        if not p.is_file():
+            raise PinnFitError(f"basis.path={path}: the folder holds no basis.pt; pass a folder "
+                               "that pinn-basis wrote (basis/DATE/TIME) or its basis.pt")
+    elif not p.is_file():
+        raise PinnFitError(f"basis.path={path} does not exist (looked in {Path.cwd()}); pass a "
+                           "folder that pinn-basis wrote (basis/DATE/TIME) or its basis.pt")
+    return p
+
+
+def query_files(spec: str) -> List[str]:
+    """data.file as files: one path, a glob (`queries/*.h5`, sorted), or several of either
+    separated by commas. A path without a wildcard is kept as given (the data reader reports a
+    missing one, and finds the data shipped with pinn-fit)."""
+    files = []
+    for part in (p.strip() for p in str(spec).split(",")):
+        if not part:
+            continue
+        if any(c in part for c in "*?["):
+            hits = sorted(glob.glob(os.path.expanduser(part), recursive=True))
+            if not hits:
+                raise PinnFitError(f"data.file={spec}: no file matches '{part}' (in "
+                                   f"{Path.cwd()})")
+            files += hits
+        else:
+            files.append(part)
+    if not files:
+        raise PinnFitError("data.file is empty: pass data.file=FILE.h5, a glob such as "
+                           "'data.file=queries/*.h5', or a list \"data.file='a.h5,b.h5'\"")
+    return files
+
+
+class _Queries:
+    """queries.csv: one row per query, written as each query ends."""
+
+    def __init__(self, path: Path, unknowns: List[str]):
+        self.unknowns = unknowns
+        self.head = ["file", *(f"{k}{s}" for k in unknowns for s in (
+            "", "_truth", "_rel_error", "_position", "_outside_range", "_at_range_edge")),
+            "max_rel_error", "method", "loss", "steps", "seconds", "fit_seconds", "warnings",
+            "error"]
+        self.file = open(path, "w", newline="")
+        self.writer = csv.DictWriter(self.file, self.head)
+        self.writer.writeheader()
+
+    def row(self, values: dict) -> None:
+        self.writer.writerow({k: "" if v is None else v for k, v in values.items()})
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _report(problem: Problem, truth: dict, est: dict) -> Dict[str, dict]:
+    """The `unknowns` block of summary.json, as pinn_cli.fit writes it."""
+    out = {}
+    for u in problem.unknowns:
+        t = truth[u.name]
+        out[u.name] = {"estimate": est[u.name], "truth": t, "guess": u.guess,
+                       "rel_error": abs(est[u.name] - t) / abs(t) if t not in (None, 0) else None}
+    return out
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _load(cfg: DictConfig):
+    """The problem and the basis at cfg.basis.path, checked against each other: (problem,
+    basis, warnings)."""
+    if OmegaConf.is_missing(cfg.basis, "path"):
+        raise PinnFitError("basis.path is not set: pass basis.path=basis/DATE/TIME (a folder "
+                           "pinn-basis wrote) or its basis.pt")
+    problem = _problem(cfg, "pinn-fit schedule=basis")
+    basis = Basis.load(_basis_file(cfg.basis.path))
+    basis.check(problem)
+    warnings = []
+    trained_with = basis.history.get("conditions")
+    if trained_with is not None and trained_with != _conditions(problem):
+        warnings.append(f"the basis was trained with conditions {trained_with}, this fit uses "
+                        f"{_conditions(problem)}: pass the pde options given to pinn-basis")
+        log.warning("%s", warnings[-1])
+    return problem, basis, warnings
+
+
+def _points(cfg: DictConfig, problem: Problem):
+    """Residual points and each condition's points, as pinn_cli.fit.build draws them (the
+    observations join the residual points per query with collocation.include_observations)."""
+    col = cfg.collocation
+    if col.n_points < 0 or col.n_condition_points < 1:
+        raise PinnFitError("collocation.n_points must be >= 0 and n_condition_points >= 1")
+    if not col.n_points and not col.include_observations:
+        raise PinnFitError("no residual points: set collocation.n_points > 0 or "
+                           "collocation.include_observations=true")
+    colloc = sample_box(problem.domain, col.n_points, col.sampler, cfg.seed)
+    cond = [sample_box(problem.domain, col.n_condition_points, col.sampler, cfg.seed + 1 + i, at)
+            for i, (_, at) in enumerate(problem.conditions)]
+    return colloc, cond
+
+
+def _answer(data: dict, file: str, problem: Problem, basis: Basis, colloc, cond,
+            include_observations: bool, options: dict) -> dict:
+    """One query: the file read as pinn-fit reads data.file, then fit_query."""
+    start = time.perf_counter()
+    obs = call(OmegaConf.create(data | {"file": file}), inputs=problem.inputs,
+               outputs=problem.outputs, unknowns=[u.name for u in problem.unknowns],
+               domain=problem.domain)
+    if include_observations:
+        colloc = torch.cat([colloc, torch.as_tensor(obs.x, dtype=colloc.dtype)])
+    r = fit_query(basis, problem, obs.x, obs.y, obs.fields, colloc, cond, **options)
+    truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
+    report = _report(problem, truth, r["estimates"])
+    rel = [v["rel_error"] for v in report.values()]
+    return {"file": obs.file, "report": report, "result": r,
+            "seconds": time.perf_counter() - start,
+            "max_rel_error": max(rel) if None not in rel else None}
+
+
+def _csv_row(a: dict) -> dict:
+    r = a["result"]
+    row = {"file": a["file"], "max_rel_error": a["max_rel_error"], "method": r["method"],
+           "loss": repr(r["loss"]), "steps": sum(r["steps"].values()),
+           "seconds": f"{a['seconds']:.4f}", "fit_seconds": f"{r['wall_seconds']:.4f}",
+           "warnings": " | ".join(r["warnings"])}
+    for k, v in a["report"].items():
+        flags = r["range"][k]
+        row |= {k: repr(v["estimate"]), f"{k}_truth": v["truth"],
+                f"{k}_rel_error": v["rel_error"], f"{k}_position": flags["position"],
+                f"{k}_outside_range": flags["outside_range"],
+                f"{k}_at_range_edge": flags["at_range_edge"]}
+    return row
+
+
+def _log_query(n: int, total: int, a: dict) -> None:
+    log.info("query %d/%d %s: %s in %.3f s%s", n, total, Path(a["file"]).name,
+             ", ".join(f"{k} = {v['estimate']:.6g}" + (
+                 f" (truth {v['truth']:.6g}, error {100 * v['rel_error']:.3f} %)"
+                 if v["rel_error"] is not None else "") for k, v in a["report"].items()),
+             a["seconds"], "".join(f"\n  warning: {w}" for w in a["result"]["warnings"]))
+
+
+def fit_online(cfg: DictConfig, run_dir: Path):
+    """`pinn-fit schedule=basis`: answer each data file's inverse query with the frozen basis at
+    cfg.basis.path; returns the largest relative error (what a sweeper minimises)."""
+    start = time.perf_counter()
+    problem, basis, warnings = _load(cfg)
+    colloc, cond = _points(cfg, problem)
+    files = query_files(cfg.data.file)
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    q = cfg.basis
+    weights = OmegaConf.to_container(q.weights)
+    options = {"method": q.method, "steps": q.steps, "lr": q.lr, "lbfgs_steps": q.lbfgs_steps,
+               "weights": weights or None}
+    names = [u.name for u in problem.unknowns]
+    log.info("%s: %d quer%s with the basis %s (%d functions per field, ranges %s)", problem.name,
+             len(files), "y" if len(files) == 1 else "ies", q.path, basis.n_basis,
+             ", ".join(f"{k} [{r.lo:g}, {r.hi:g}]" for k, r in basis.ranges.items()))
+    # torch's first optimiser imports torch._dynamo (about 1 s, once per process): counted here,
+    # in the setup, rather than in the first query's time
+    torch.optim.LBFGS([torch.zeros(1, requires_grad=True)])
+    setup_seconds = time.perf_counter() - start
+    table, recorder = _Queries(run_dir / "queries.csv", names), None
+    results, errors = [], []
+    try:
+        for n, file in enumerate(files, 1):
+            t0 = time.perf_counter()
+            try:
+                a = _answer(data, file, problem, basis, colloc, cond,
+                            cfg.collocation.include_observations, options)
+            except PinnFitError as err:  # one bad file of many: recorded, the others go on
+                if len(files) == 1:
+                    raise
+                errors.append(f"{file}: {err}")
+                log.error("query %d/%d, %s: %s", n, len(files), file, err)
+                table.row({"file": file, "seconds": f"{time.perf_counter() - t0:.4f}",
+                           "error": str(err)})
+                continue
+            results.append(a)
+            table.row(_csv_row(a))
+            r = a["result"]
+            if recorder is None:
+                recorder = RunRecorder(run_dir, names, list(r["losses"]))
+            nan = {t: math.nan for t in r["losses"]}  # no network is trained: no gradient norms
+            recorder.row(Row(sum(r["steps"].values()), "basis", time.perf_counter() - start,
+                             r["estimates"], r["losses"], r["loss"], nan, nan,
+                             {t: float(weights.get(t, 1.0)) for t in r["losses"]},
+                             r["gradients"]))
+            _log_query(n, len(files), a)
+    finally:
+        table.close()
+        if recorder is not None:
+            recorder.close()
+    if not results:
+        raise PinnFitError(f"every query failed ({len(errors)}); first: {errors[0]}")
+    summary = _online_summary(cfg, run_dir, problem, basis, q.path, files, results, errors,
+                              warnings, setup_seconds, time.perf_counter() - start)
+    _write_json(run_dir / "summary.json", summary)
+    s = summary["queries"]
+    log.info("%d quer%s in %.2f s (median %.3f s per query), median error %s, max %s%s: %s",
+             s["count"], "y" if s["count"] == 1 else "ies", summary["wall_seconds"],
+             s["median_seconds"], _pct(s["median_rel_error"]), _pct(s["max_rel_error"]),
+             f", {s['flagged']} flagged at or outside the basis's range" if s["flagged"] else "",
+             run_dir)
+    if errors:
+        raise PinnFitError(f"{len(errors)} of {len(files)} queries failed (queries.csv, column "
+                           f"error; the others are recorded); first: {errors[0]}")
+    worst = [r["max_rel_error"] for r in results]
+    return max(worst) if None not in worst else summary["final_loss"]
+
+
+def _pct(v):
+    return "n/a" if v is None else f"{100 * v:.3f} %"
+
+
+def _online_summary(cfg, run_dir, problem, basis, path, files, results, errors, warnings,
+                    setup_seconds, wall) -> dict:
+    """summary.json of an online run: with one query, its `unknowns` (estimate, truth, guess,
+    rel_error), losses and range flags as any fit's; with several, per unknown the median and
+    largest relative error (each query's row: queries.csv); in both, the `queries` block."""
+    one = results[0] if len(results) == 1 and len(files) == 1 else None
+    worst = [r["max_rel_error"] for r in results]
+    flagged = sum(bool(r["result"]["warnings"]) for r in results)
+    if one:
+        unknowns = one["report"]
+    else:
+        unknowns = {}
+        for u in problem.unknowns:
+            rel = [r["report"][u.name]["rel_error"] for r in results]
+            unknowns[u.name] = {
+                "estimate": None, "truth": None, "guess": u.guess,
+                "rel_error": max(rel) if None not in rel else None,
+                "median_rel_error": _median(rel),
+                "median_estimate": _median([r["report"][u.name]["estimate"] for r in results])}
+    h = basis.history
+    return {
+        # failed: some queries failed (queries.csv, column error), the others are recorded
+        "status": "failed" if errors else "completed", "schedule": "basis",
+        "wall_seconds": round(wall, 3),
+        "unknowns": unknowns,
+        "final_losses": one["result"]["losses"] if one else None,
+        "final_loss": one["result"]["loss"] if one else None,
+        "method": results[0]["result"]["method"],
+        "steps": one["result"]["steps"] if one else None,
+        "range": one["result"]["range"] if one else None,
+        "warnings": warnings + [w for r in results for w in (
+            r["result"]["warnings"] if one else
+            [f"{Path(r['file']).name}: {x}" for x in r["result"]["warnings"]])],
+        "queries": {
+            "count": len(results), "failed": len(errors), "file": "queries.csv",
+            "median_rel_error": _median(worst),
+            "max_rel_error": max(worst) if worst and None not in worst else None,
+            "median_seconds": round(statistics.median(r["seconds"] for r in results), 4),
+            "max_seconds": round(max(r["seconds"] for r in results), 4),
+            "setup_seconds": round(setup_seconds, 3),
+            "flagged": flagged},
+        "basis": {"path": str(path), "problem": basis.problem_name, "n_basis": basis.n_basis,
+                  "ranges": {k: asdict(r) for k, r in basis.ranges.items()},
+                  "offline_seconds": _finite(h.get("seconds")),
+                  "validation_error": _finite(h.get("validation_error"))},
+        **({"error": f"{len(errors)} of {len(files)} queries failed; first: {errors[0]}"}
+           if errors else {}),
+        "pde": problem.name, "data_file": cfg.data.file, **_base(run_dir), "device": "cpu"}
