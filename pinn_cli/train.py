@@ -207,10 +207,10 @@ class Trainer:
                 self._checkpoint()
             yield i
 
-    def _stepped(self, phase, i, loss, params):
-        """Bookkeeping after the optimiser's update of step i."""
+    def _stepped(self, phase, i, loss, params, n=1):
+        """Bookkeeping after the optimiser's update that ended with step i (n steps)."""
         self.unknowns.project()
-        self.step += 1
+        self.step += n
         self.phase_step = i + 1
         self.on_progress(phase, i + 1, loss, _floats(params))
 
@@ -247,8 +247,22 @@ class Trainer:
                 d.step()
             self._stepped(phase, i, value, params)
 
+    def _lbfgs_chunk(self, phase) -> int:
+        """Iterations for the next optimiser call: up to the next log row, checkpoint or phase
+        end. One at a time when an unknown has bounds, so each iterate is projected into them."""
+        if any(u.bounds is not None for u in self.unknowns.specs.values()):
+            return 1
+        ends = [phase.steps - self.phase_step, self.log_every - self.step % self.log_every]
+        if self.checkpoint_every:
+            ends.append(self.checkpoint_every - self.step % self.checkpoint_every)
+        return max(1, min(ends))
+
     def _lbfgs(self, phase):
+        """L-BFGS in calls of several iterations (`_lbfgs_chunk`): each call of torch's LBFGS
+        re-evaluates the loss where the previous one stopped, so one call per iteration would
+        cost an extra evaluation per iteration; the iterates are the same either way."""
         (opt,) = self.optimizers
+        group, state = opt.param_groups[0], opt.state[opt._params[0]]
         last = {}
 
         def closure():
@@ -260,16 +274,25 @@ class Trainer:
             last.update(terms=terms, params=params)
             return total
 
-        for i in self._steps(phase):
+        while self.phase_step < phase.steps and not self.stop:
+            if self._checkpoint_due():
+                self._checkpoint()
             if self._log_due():  # the per-term gradients need a graph of their own
                 params, terms, total = self._evaluate(phase)
                 self._row(phase, terms, params, total)
-            # step() returns the loss at the point it started from (its first closure call), so
+            chunk = self._lbfgs_chunk(phase)
+            group["max_iter"], group["max_eval"] = chunk, 25 * chunk
+            before = state.get("n_iter", 0)
+            # step() returns the loss where the call started (its first closure call), so
             # checking it and the last evaluated terms needs no extra forward pass.
             total = opt.step(closure).detach().item()
+            done = state.get("n_iter", 0) - before
             self._check(phase, last["terms"], total, last["params"])
             self._check_gradients(phase)
-            self._stepped(phase, i, total, self.unknowns.physical())
+            if done == 0:  # the gradient is below tolerance_grad: nothing left to do
+                return
+            self._stepped(phase, self.phase_step + done - 1, total, self.unknowns.physical(),
+                          done)
             self.lbfgs_still = self.lbfgs_still + 1 if total == self.lbfgs_previous else 0
             self.lbfgs_previous = total
             if self.lbfgs_still >= 10:  # converged to machine precision: nothing left to do
