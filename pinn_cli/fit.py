@@ -210,7 +210,7 @@ def fit(cfg: DictConfig):
             estimates={k: r["estimate"] for k, r in report.items()}, run_dir=run_dir,
             logs={n: read_csv(run_dir / n) for n in ("params.csv", "losses.csv",
                                                       "grad_norms.csv")},
-            refit=Refit(net, unknowns, losses, weighting.lambdas, steps=0))
+            refit=Refit(net, unknowns, losses, weighting.lambdas))
         if diagnostics:
             report = summary(outcome.status, identifiability=_verdicts(diagnostics))
     for name, r in report.items():

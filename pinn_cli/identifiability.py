@@ -98,7 +98,6 @@ class Full(Quick):
     def profiles(self, refit, problem, obs, noise, estimates, report) -> Dict:
         if refit is None:
             return {}
-        refit.steps = self.refit_steps
         noise_var = float(np.mean([(noise * obs.y[:, j].std()) ** 2
                                    for j in range(obs.y.shape[1])]))
         crlb = report.get("classical", {}).get("crlb_rel_std") or {}
@@ -107,7 +106,8 @@ class Full(Quick):
             rel = crlb.get(name)
             rel_step = max(self.min_rel_step, 2 * rel) if rel and math.isfinite(rel) else \
                 2 * self.min_rel_step
-            out[name] = profile(refit, name, est, obs.y.size, noise_var, rel_step, self.points)
+            out[name] = profile(refit, name, est, obs.y.size, noise_var, rel_step, self.points,
+                                self.refit_steps)
             p = out[name]
             log.info("profile of %s: %s", name, "flat (no curvature): weakly identifiable"
                      if p["flat"] else f"{p['center']:.6g} ± {p['std']:.2g}, 95 % interval "

@@ -15,26 +15,24 @@ data to the noise level widens the interval instead of hiding the misfit. A prof
 (no positive curvature) or wider than the identifiability limit says the data do not pin k down.
 """
 import copy
-import logging
 from typing import Dict, List
 
 import numpy as np
 import torch
 
-log = logging.getLogger("pinn-fit")
-
 Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
 
 
 class Refit:
-    """Callable (name, value) -> data misfit (mse) after re-fitting the network and the other
-    unknowns for `steps` L-BFGS iterations with `name` held at `value` (physical units)."""
+    """Callable (name, value, steps) -> data misfit (mse) after re-fitting the trained network
+    and the other unknowns for `steps` L-BFGS iterations with `name` held at `value` (physical
+    units); the trained state itself is left as it is."""
 
-    def __init__(self, net, unknowns, losses, lambdas: Dict[str, float], steps: int):
+    def __init__(self, net, unknowns, losses, lambdas: Dict[str, float]):
         self.net, self.unknowns, self.losses = net, unknowns, losses
-        self.lambdas, self.steps = dict(lambdas), int(steps)
+        self.lambdas = dict(lambdas)
 
-    def __call__(self, name: str | None, value: float | None) -> float:
+    def __call__(self, name: str, value: float, steps: int) -> float:
         net, unknowns = copy.deepcopy(self.net), copy.deepcopy(self.unknowns)
         free = list(net.parameters())
         for k, raw in unknowns.raw.items():
@@ -44,7 +42,7 @@ class Refit:
                 raw.requires_grad_(False)
             else:
                 free.append(raw)
-        opt = torch.optim.LBFGS(free, lr=1.0, max_iter=self.steps, max_eval=2 * self.steps,
+        opt = torch.optim.LBFGS(free, lr=1.0, max_iter=steps, max_eval=2 * steps,
                                 history_size=50, line_search_fn="strong_wolfe",
                                 tolerance_grad=1e-12, tolerance_change=1e-15)
 
@@ -55,7 +53,7 @@ class Refit:
             total.backward()
             return total
 
-        if self.steps > 0:
+        if steps > 0:
             opt.step(closure)
         unknowns.project()
         with torch.no_grad():
@@ -63,11 +61,12 @@ class Refit:
 
 
 def profile(refit: Refit, name: str, estimate: float, n_obs: int, noise_var: float,
-            rel_step: float, points: List[float]) -> Dict:
+            rel_step: float, points: List[float], steps: int) -> Dict:
     """The profile of `name` at estimate × (1 + c × rel_step) for c in `points` (0 included:
-    the re-fitted estimate itself), its deviance, the fitted parabola and the 95 % interval."""
+    the re-fitted estimate itself), each point re-fitted for `steps` L-BFGS iterations: its
+    deviance, the fitted parabola and the 95 % interval."""
     values = [estimate * (1 + c * rel_step) for c in sorted(set(points) | {0.0})]
-    mse = [refit(name, v) for v in values]
+    mse = [refit(name, v, steps) for v in values]
     sigma2 = max(noise_var, mse[values.index(estimate)])
     deviance = [n_obs * (m - min(mse)) / sigma2 for m in mse]
     out = {"values": values, "data_mse": mse, "deviance": deviance, "sigma2": sigma2}

@@ -104,8 +104,8 @@ class _Parabola:
     def __init__(self, k_star, c, m0=1e-4):
         self.k_star, self.c, self.m0, self.calls = k_star, c, m0, []
 
-    def __call__(self, name, value):
-        self.calls.append((name, value))
+    def __call__(self, name, value, steps):
+        self.calls.append((name, value, steps))
         return self.m0 + self.c * (value - self.k_star) ** 2
 
 
@@ -114,8 +114,10 @@ def test_profile_of_an_exact_parabola_gives_its_centre_and_width():
 
     # deviance N c (k - k*)^2 / sigma2 with sigma2 = m0 (noise below the misfit): std = sqrt(m0/(N c))
     n, m0, c, k_star = 1000, 1e-4, 2.0, 0.1002
-    p = profile(_Parabola(k_star, c, m0), "k", 0.1, n, noise_var=0.0, rel_step=0.01,
-                points=[-2, -1, 1, 2])
+    refit = _Parabola(k_star, c, m0)
+    p = profile(refit, "k", 0.1, n, noise_var=0.0, rel_step=0.01, points=[-2, -1, 1, 2],
+                steps=7)
+    assert {(name, steps) for name, _, steps in refit.calls} == {("k", 7)}
     expected_std = np.sqrt(m0 / (n * c))
     assert not p["flat"]
     assert p["center"] == pytest.approx(k_star, rel=1e-9)
@@ -132,7 +134,7 @@ def test_a_flat_profile_is_reported_as_flat():
     from pinn_cli.profile import profile
 
     p = profile(_Parabola(0.1, 0.0), "k", 0.1, 1000, noise_var=1e-4, rel_step=0.01,
-                points=[-1, 1])
+                points=[-1, 1], steps=1)
     assert p["flat"] and "interval95" not in p
 
 
