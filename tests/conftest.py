@@ -1,3 +1,4 @@
+import contextlib
 import json
 import os
 import subprocess
@@ -63,16 +64,33 @@ def grid_file(tmp_path):
     return make
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny nets gain nothing from threads, and on a 2-core machine busy with another job OpenMP
-    hand-offs dominate (measured: the derivative checks took 0.9 s on 1 thread, 33 s on 2)."""
+@contextlib.contextmanager
+def _single_thread():
     import torch
 
     old = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny nets gain nothing from threads, and on a 2-core machine busy with another job OpenMP
+    hand-offs dominate (measured: the derivative checks took 0.9 s on 1 thread, 33 s on 2)."""
+    with _single_thread():
+        yield
+
+
+@pytest.fixture(scope="module")
+def one_thread_module():
+    """`one_thread` for module-scoped fixtures, which are set up before function-scoped ones:
+    one thread also makes their results independent of the worker's thread count (a basis
+    trained on two threads rounds differently)."""
+    with _single_thread():
+        yield
 
 
 @pytest.fixture

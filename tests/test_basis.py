@@ -47,7 +47,7 @@ def _oscillator_obs(c, k, n=50, seed=0):
 
 
 @pytest.fixture(scope="module")
-def oscillator():
+def oscillator(one_thread_module):
     """A small basis for the oscillator over c ∈ [0.2, 0.8], k ∈ [2, 6] (float32, the project's
     default precision). sin activations: with tanh the same budget left 5-60 % errors (the
     solutions oscillate up to 4 times over the domain). Measured: about 8 s on one thread."""
