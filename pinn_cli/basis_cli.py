@@ -28,7 +28,8 @@ from omegaconf import DictConfig, OmegaConf
 from pinn_cli.basis import Basis, fit_query, ranges_for, train_basis
 from pinn_cli.collocation import sample_box
 from pinn_cli.errors import PinnFitError
-from pinn_cli.fit import call
+from pinn_cli.fit import call, unknowns_report
+from pinn_cli.identifiability import finite
 from pinn_cli.problem import Problem
 from pinn_cli.record import RunRecorder, atomic_write
 from pinn_cli.train import Row
@@ -102,18 +103,8 @@ def _base(run_dir: Path) -> dict:
     return {"run_dir": str(run_dir), "torch": torch.__version__, "host": platform.node()}
 
 
-def _finite(v):
-    """JSON-safe: NaN and infinities (an unvalidated basis, a position off a log range)
-    become null, in nested dicts and lists too."""
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_finite(x) for x in v]
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
 def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(_finite(data), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(finite(data), indent=2, allow_nan=False) + "\n"
     atomic_write(path, lambda p: p.write_text(text))
 
 
@@ -198,7 +189,7 @@ def train_offline(cfg: DictConfig) -> Path:
         "status": "completed", "offline_seconds": round(h["seconds"], 3), "steps": h["steps"],
         "best_step": h["best_step"], "early_stopped": h["early_stopped"],
         # the mean over the held-out queries of each one's largest relative error
-        "validation_error": _finite(h["validation_error"]),
+        "validation_error": finite(h["validation_error"]),
         "n_validation_queries": v.n_queries if problem.reference is not None else 0,
         "n_basis": b.n_basis, "n_readouts": b.n_readouts, "precision": b.precision,
         "basis": "basis.pt", "history": "history.csv", "fit_with": fit_with})
@@ -267,16 +258,6 @@ class _Queries:
         self.file.close()
 
 
-def _report(problem: Problem, truth: dict, est: dict) -> Dict[str, dict]:
-    """The `unknowns` block of summary.json, as pinn_cli.fit writes it."""
-    out = {}
-    for u in problem.unknowns:
-        t = truth[u.name]
-        out[u.name] = {"estimate": est[u.name], "truth": t, "guess": u.guess,
-                       "rel_error": abs(est[u.name] - t) / abs(t) if t not in (None, 0) else None}
-    return out
-
-
 def _median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -326,7 +307,7 @@ def _answer(data: dict, file: str, problem: Problem, basis: Basis, colloc, cond,
         colloc = torch.cat([colloc, torch.as_tensor(obs.x, dtype=colloc.dtype)])
     r = fit_query(basis, problem, obs.x, obs.y, obs.fields, colloc, cond, **options)
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
-    report = _report(problem, truth, r["estimates"])
+    report = unknowns_report(problem, truth, r["estimates"])
     rel = [v["rel_error"] for v in report.values()]
     return {"file": obs.file, "report": report, "result": r,
             "seconds": time.perf_counter() - start,
@@ -472,8 +453,8 @@ def _online_summary(cfg, run_dir, problem, basis, path, files, results, errors, 
             "flagged": flagged},
         "basis": {"path": str(path), "problem": basis.problem_name, "n_basis": basis.n_basis,
                   "ranges": {k: asdict(r) for k, r in basis.ranges.items()},
-                  "offline_seconds": _finite(h.get("seconds")),
-                  "validation_error": _finite(h.get("validation_error"))},
+                  "offline_seconds": finite(h.get("seconds")),
+                  "validation_error": finite(h.get("validation_error"))},
         **({"error": f"{len(errors)} of {len(files)} queries failed; first: {errors[0]}"}
            if errors else {}),
         "pde": problem.name, "data_file": cfg.data.file, **_base(run_dir), "device": "cpu"}

@@ -151,12 +151,7 @@ def fit(cfg: DictConfig):
     def summary(status, **extra):
         row = trainer.last_row
         est = row.unknowns if row else {u.name: u.guess for u in problem.unknowns}
-        unknown_report = {}
-        for u in problem.unknowns:
-            t = truth[u.name]
-            unknown_report[u.name] = {
-                "estimate": est[u.name], "truth": t, "guess": u.guess,
-                "rel_error": abs(est[u.name] - t) / abs(t) if t not in (None, 0) else None}
+        unknown_report = unknowns_report(problem, truth, est)
         recorder.summary({"status": status, "wall_seconds": round(trainer.elapsed(), 3),
                           "steps": dict(trainer.steps), "unknowns": unknown_report,
                           "final_losses": row.losses if row else None,
@@ -221,6 +216,18 @@ def fit(cfg: DictConfig):
     if outcome.status == "interrupted":
         raise KeyboardInterrupt
     return objective(report, trainer.last_row)
+
+
+def unknowns_report(problem, truth, estimates) -> dict:
+    """The `unknowns` block of summary.json: per unknown its estimate, truth, guess and relative
+    error (None without a nonzero truth)."""
+    out = {}
+    for u in problem.unknowns:
+        t = truth[u.name]
+        out[u.name] = {"estimate": estimates[u.name], "truth": t, "guess": u.guess,
+                       "rel_error": abs(estimates[u.name] - t) / abs(t) if t not in (None, 0)
+                       else None}
+    return out
 
 
 def _verdicts(diagnostics):

@@ -255,7 +255,7 @@ def finite(node):
     """The report with every NaN/Inf (a singular Fisher matrix) as null, for strict JSON."""
     if isinstance(node, dict):
         return {k: finite(v) for k, v in node.items()}
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):
         return [finite(v) for v in node]
     if isinstance(node, float) and not math.isfinite(node):
         return None
