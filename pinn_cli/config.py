@@ -17,6 +17,14 @@ class Transform(Enum):
     scaled = "scaled"  # k = scale * θ: θ is O(1) when scale is k's reference magnitude
 
 
+class Scaling(Enum):
+    """Nondimensional residuals (pinn_cli.scaling)."""
+
+    auto = "auto"  # only when the problem is badly scaled
+    on = "on"
+    off = "off"
+
+
 class Engine(Enum):
     """How input derivatives are computed (pinn_cli.derivatives)."""
 
@@ -216,6 +224,7 @@ class Config:
     log_every: int = MISSING  # steps between rows of params.csv, losses.csv and grad_norms.csv
     plots: bool = MISSING
     derivatives: Engine = MISSING
+    scaling: Scaling = Scaling.auto  # residuals in the data's units (pinn_cli.scaling)
     checkpoint_every: int = MISSING  # steps between checkpoints (also at each phase end); 0: never
     on_divergence: OnDivergence = MISSING
     max_retries: int = MISSING  # on_divergence=retry: at most this many retries per run

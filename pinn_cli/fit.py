@@ -16,6 +16,7 @@ from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.losses import Losses, Unknowns
 from pinn_cli.profile import Refit
 from pinn_cli.record import RunRecorder, plot_run, read_csv
+from pinn_cli.scaling import WELL_SCALED, choose, residual_factors
 from pinn_cli.train import Trainer
 
 log = logging.getLogger("pinn-fit")
@@ -85,9 +86,26 @@ def build(cfg: DictConfig, device):
     causal = cfg.get("causal") or {}
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x,
                     cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),
-                    causal.get("chunks", 16))
+                    causal.get("chunks", 16), _residual_scaling(cfg, problem, obs))
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
+
+
+def _residual_scaling(cfg, problem, obs) -> dict:
+    """The residual factors that `scaling` applies (pinn_cli.scaling), logged."""
+    stats = {f: (float(obs.y[:, j].mean()), float(obs.y[:, j].std()))
+             for j, f in enumerate(obs.fields)}
+    factors = residual_factors(problem, stats)
+    mode = cfg.get("scaling", "auto")
+    applied, bad = choose(getattr(mode, "value", mode), factors)
+    listed = ", ".join(f"{k} x{f:.3g}" for k, f in factors.items())
+    if applied:
+        log.info("scaling: residual losses in the data's units (%s)", listed)
+    elif bad:
+        log.warning("the residuals are badly scaled against the data (factors %s, outside "
+                    "[%g, %g]) and scaling=off leaves them so: the loss terms may be out of "
+                    "balance by orders of magnitude; use scaling=auto", listed, *WELL_SCALED)
+    return applied
 
 
 FINAL = ("completed", "diverged", "failed")  # statuses a resume leaves alone
@@ -146,7 +164,8 @@ def fit(cfg: DictConfig):
                            extras=list(losses.log_values()))
     reporter = Reporter(phases)
     base = {"pde": problem.name, "data_file": obs.file, "run_dir": str(run_dir),
-            "torch": torch.__version__, "device": str(device), "host": platform.node()}
+            "torch": torch.__version__, "device": str(device), "host": platform.node(),
+            "residual_scaling": {k: r * r for k, r in losses.residual_roots.items()}}
 
     def summary(status, **extra):
         row = trainer.last_row

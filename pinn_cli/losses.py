@@ -75,12 +75,14 @@ class Losses:
 
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
                  engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
-                 causal_chunks: int = 16):
+                 causal_chunks: int = 16, residual_factors=None):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
         problem.periodic, 2n points, the first n on the face input = lo and the next n the same
         points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
-        `causal_chunks` M: causal training (ε = 0: off)."""
+        `causal_chunks` M: causal training (ε = 0: off); `residual_factors`: residual name ->
+        f_r multiplying its squared residual (scaling.residual_factors; default 1)."""
         self.problem, self.engine = problem, engine
+        self.residual_roots = {k: math.sqrt(f) for k, f in (residual_factors or {}).items()}
         self.obs_x, self.obs_y = obs_x, obs_y
         self.obs_cols = [problem.outputs.index(f) for f in obs_fields]
         self.colloc_x = colloc_x
@@ -147,6 +149,8 @@ class Losses:
         terms = {"data": (net(self.obs_x)[:, self.obs_cols] - self.obs_y).square().mean()}
         res = self.problem.evaluate(self.problem.residuals,
                                     self._named(net, self.colloc_x, self.residual_needs), params)
+        res = {k: r * self.residual_roots[k] if k in self.residual_roots else r
+               for k, r in res.items()}
         terms |= self._residual_terms(res)
         for eq, x, needs in self.conditions:
             r = self.problem.evaluate([eq], self._named(net, x, needs), params)[eq.name]

@@ -88,12 +88,14 @@ class Unknown:
 
 @dataclass
 class Equation:
-    """One residual or condition: a callable on named tensors and the derivatives it needs."""
+    """One residual or condition: a callable on named tensors and the derivatives it needs;
+    `expr` is the parsed sympy expression of an equation string (None for a Python callable)."""
 
     name: str
     text: str
     fn: Callable[[Dict[str, torch.Tensor], Dict[str, torch.Tensor]], torch.Tensor]
     needs: List[Derivative]
+    expr: sympy.Expr | None = None
 
 
 @dataclass
@@ -342,7 +344,7 @@ class Problem:
             scope = values | params | consts
             return _f(*(scope[a] for a in _args))
 
-        return Equation(name, spec, fn, needs)
+        return Equation(name, spec, fn, needs, expr)
 
     def _python_equation(self, name, spec, where) -> Equation:
         if "_target_" not in spec:
