@@ -138,6 +138,37 @@ def test_a_flat_profile_is_reported_as_flat():
     assert p["flat"] and "interval95" not in p
 
 
+CLASSICAL = {"estimate": {"k": 0.1003}, "crlb_rel_std": {"k": 0.004}}
+
+
+def test_the_network_error_is_the_gap_to_the_classical_fit():
+    from pinn_cli.identifiability import verdict, with_network_error
+    from pinn_cli.profile import Z95
+
+    p = {"flat": False, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
+    q = with_network_error(p, CLASSICAL, "k", 0.05)
+    assert q["network_std"] == pytest.approx(0.0003)
+    assert q["total_std"] == pytest.approx(0.0005)  # sqrt(0.0004² + 0.0003²)
+    assert q["interval95_total"] == pytest.approx([0.1 - Z95 * 0.0005, 0.1 + Z95 * 0.0005])
+    assert q["interval95"] == p["interval95"]  # the noise-only interval is kept
+    line = verdict({"profile": {"k": q}, "classical": CLASSICAL | {
+        "crlb_std": {"k": 0.0004}, "sigma_source": "configured noise (x)"}}, {"k": 0.1}, 0.05)["k"]
+    assert "0.1 ± 0.0005 (profile ± 0.0004 with the network's error 0.0003" in line
+    assert f"95 % [{0.1 - Z95 * 0.0005:.6g}, {0.1 + Z95 * 0.0005:.6g}]" in line
+
+
+@pytest.mark.parametrize("classical,flat", [
+    ({"skipped": "no solver"}, False),  # no classical fit
+    ({"estimate": {"k": 0.2}, "crlb_rel_std": {"k": 0.3}}, False),  # it does not identify k
+    (CLASSICAL, True),  # a flat profile has no interval to widen
+])
+def test_no_network_error_without_an_identifying_classical_fit(classical, flat):
+    from pinn_cli.identifiability import with_network_error
+
+    p = {"flat": flat, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
+    assert with_network_error(p, classical, "k", 0.05) is p
+
+
 def test_full_diagnostics_profile_the_pinn_and_say_so(tmp_path):
     import json
 
@@ -152,5 +183,6 @@ def test_full_diagnostics_profile_the_pinn_and_say_so(tmp_path):
     assert min(prof["deviance"]) == 0.0 and all(np.isfinite(prof["data_mse"]))
     assert (run / "profile.png").is_file()
     verdict = summary(run)["identifiability"]["verdicts"]["k"]
-    assert "(profile, 95 %" in verdict or "profile flat" in verdict
+    assert "(profile, 95 %" in verdict or "profile flat" in verdict or \
+        "with the network's error" in verdict
     assert "classical" in verdict
