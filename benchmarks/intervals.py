@@ -8,7 +8,7 @@ and the classical estimate ± 1.96 Cramér–Rao std, with the spread of the PIN
 the Cramér–Rao std; as a table and as one JSON line. `--rescore SWEEP` scores the run folders of
 an earlier sweep instead of running one (the reported interval recomputed by the current code).
 
-    python benchmarks/intervals.py [--seeds 10] [--noise 0.01] [--jobs 2] [OVERRIDE ...]
+    python benchmarks/intervals.py [--seeds 10] [--first-seed 0] [--noise 0.01] [--jobs 2] [OVERRIDE ...]
     python benchmarks/intervals.py pde=burgers1d data.file=../shared/data/burgers_shock.h5
     python benchmarks/intervals.py --rescore multirun/DATE/TIME
 """
@@ -70,6 +70,7 @@ def coverage(runs):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds FIRST..FIRST+SEEDS-1")
     ap.add_argument("--noise", type=float, default=0.01)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--keep", help="sweep folder to keep (default: a temporary one)")
@@ -79,7 +80,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         sweep = Path(args.rescore or args.keep or Path(tmp) / "sweep")
         cmd = [sys.executable, "-m", "pinn_cli", "-m", "hydra/launcher=joblib",
-               f"hydra.launcher.n_jobs={args.jobs}", f"seed=range(0,{args.seeds})",
+               f"hydra.launcher.n_jobs={args.jobs}", f"seed=range({args.first_seed},{args.first_seed + args.seeds})",
                f"data.noise={args.noise}", "diagnostics=full", "plots=false",
                f"hydra.sweep.dir={sweep}", *args.overrides]
         proc = None if args.rescore else subprocess.run(cmd, capture_output=True, text=True)
