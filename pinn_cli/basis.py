@@ -283,8 +283,9 @@ def _weights(problem: Problem, weights, data: bool) -> Dict[str, float]:
 
 def _supported(problem: Problem) -> None:
     if problem.hard or problem.periodic:
-        raise PinnFitError(f"problem {problem.name}: hard constraints and periodic inputs are not "
-                           "supported by IP-Basis yet; use conditions (pde.conditions) instead")
+        raise PinnFitError(f"problem {problem.name}: hard constraints and periodic inputs (by loss "
+                           "or by embedding) are not supported by IP-Basis yet; use conditions "
+                           "(pde.conditions) instead")
 
 
 def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,

@@ -35,12 +35,18 @@ class Jet:
         """Jet of an input z (N, n_in) that is affine in x: d_i z = dz[i] e_i, d_ij z = 0."""
         n, n_in = z.shape
         d1 = torch.diag(dz)[first].unsqueeze(1).expand(-1, n, -1)
+        return cls.input(z, d1, z.new_zeros(len(second), n, n_in), first, second)
+
+    @classmethod
+    def input(cls, v, d1, d2, first: List[int], second: List[tuple]):
+        """Jet of an input v (N, n_in) with its derivatives d1 (F, N, n_in) along the inputs
+        `first` and d2 (S, N, n_in) along the index pairs `second`."""
         pi, pj = ([first.index(p[k]) for p in second] for k in (0, 1))
         if pi == pj == list(range(len(second))):
             pi = pj = None
         else:
-            pi, pj = (torch.tensor(i, dtype=torch.long, device=z.device) for i in (pi, pj))
-        return cls(z, d1, z.new_zeros(len(second), n, n_in), pi, pj)
+            pi, pj = (torch.tensor(i, dtype=torch.long, device=v.device) for i in (pi, pj))
+        return cls(v, d1, d2, pi, pj)
 
     def new(self, v, d1, d2) -> "Jet":
         return Jet(v, d1, d2, self.pi, self.pj)

@@ -14,6 +14,7 @@ from pinn_cli.collocation import sample_box, sample_periodic
 from pinn_cli.console import Reporter
 from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.losses import Losses, Unknowns
+from pinn_cli.nets import hard_constrained, periodic_embedded
 from pinn_cli.profile import Refit
 from pinn_cli.record import RunRecorder, plot_run, read_csv
 from pinn_cli.scaling import WELL_SCALED, choose, residual_factors
@@ -54,11 +55,11 @@ def build(cfg: DictConfig, device):
         i = problem.outputs.index(f)
         shift[i], scale[i] = obs.y[:, j].mean(), max(obs.y[:, j].std(), 1e-12)
     domain = [problem.domain[k] for k in problem.inputs]
-    net = call(cfg.arch, domain=domain, out_shift=shift.tolist(),
-               out_scale=scale.tolist())
+    # periodic_by=embedding: the network sees the periodic inputs through cos/sin features
+    net = periodic_embedded(lambda d: call(cfg.arch, domain=d, out_shift=shift.tolist(),
+                                           out_scale=scale.tolist()),
+                            domain, problem.periodic_embedded)
     if problem.hard:  # the network seen through the output transforms: exact conditions
-        from pinn_cli.nets import hard_constrained
-
         net = hard_constrained(net, problem)
         exact = problem.exact_conditions()
         log.info("hard constraints %s%s", ", ".join(f"{f} = {h.text}"
@@ -82,7 +83,7 @@ def build(cfg: DictConfig, device):
                                 cfg.seed + 1 + i, at)) for i, (_, at) in enumerate(problem.conditions)]
     periodic_x = [tensor(sample_periodic(problem.domain, p.input, col.n_condition_points,
                                          col.sampler, cfg.seed + 1 + len(cond_x) + i))
-                  for i, p in enumerate(problem.periodic)]
+                  for i, p in enumerate(problem.periodic_losses)]
     causal = cfg.get("causal") or {}
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x,
                     cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),

@@ -77,8 +77,8 @@ class Losses:
                  engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
                  causal_chunks: int = 16, residual_factors=None):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
-        problem.periodic, 2n points, the first n on the face input = lo and the next n the same
-        points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
+        problem.periodic_losses, 2n points, the first n on the face input = lo and the next n
+        the same points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
         `causal_chunks` M: causal training (ε = 0: off); `residual_factors`: residual name ->
         f_r multiplying its squared residual (scaling.residual_factors; default 1)."""
         self.problem, self.engine = problem, engine
@@ -90,14 +90,14 @@ class Losses:
         self.residual_needs = problem.needs(problem.residuals)
         self.conditions = [(eq, x, problem.needs([eq])) for (eq, _), x
                            in zip(problem.conditions, condition_x)]
-        if len(periodic_x) != len(problem.periodic):
-            raise ValueError(f"{len(problem.periodic)} periodic inputs but {len(periodic_x)} "
-                             "point sets")
-        self.periodic = list(zip(problem.periodic, periodic_x))
+        if len(periodic_x) != len(problem.periodic_losses):
+            raise ValueError(f"{len(problem.periodic_losses)} periodic loss terms but "
+                             f"{len(periodic_x)} point sets")
+        self.periodic = list(zip(problem.periodic_losses, periodic_x))
         self.kinds = {"data": "data"}
         for name, kind in [(e.name, "residual") for e in problem.residuals] + \
                           [(e.name, "condition") for e, _ in problem.conditions] + \
-                          [(p.name, "condition") for p in problem.periodic]:
+                          [(p.name, "condition") for p in problem.periodic_losses]:
             if name in self.kinds:
                 raise PinnFitError(f"loss term name '{name}' is used twice; give residuals and "
                                    "conditions distinct names, other than 'data' and "

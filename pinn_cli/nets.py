@@ -71,9 +71,13 @@ class _Scaled(nn.Module):
     def taylor(self, x: torch.Tensor, first, second):
         """Forward-mode Taylor propagation of forward(): value (N, n_out), derivatives (F, N, n_out)
         along the input indices `first` and (S, N, n_out) along the index pairs `second`."""
-        jet = Jet.seed((x - self.in_center) / self.in_halfwidth, 1 / self.in_halfwidth, first,
-                       second)
-        y = self.body_taylor(jet)
+        return self.taylor_jet(Jet.seed(x, torch.ones_like(self.in_center), first, second))
+
+    def taylor_jet(self, jet: Jet):
+        """`taylor` from the input's Jet (value and input derivatives), e.g. an embedding's."""
+        h = jet.new((jet.v - self.in_center) / self.in_halfwidth, jet.d1 / self.in_halfwidth,
+                    jet.d2 / self.in_halfwidth)
+        y = self.body_taylor(h)
         return self.out_shift + self.out_scale * y.v, y.d1 * self.out_scale, y.d2 * self.out_scale
 
 class MLP(_Scaled):
@@ -175,6 +179,81 @@ class FourierMLP(_Scaled):
         for layer in self.hidden:
             h = h.linear(layer).act(self.act_step)
         return h.linear(self.head)
+
+class PeriodicEmbedded(nn.Module):
+    """The network seen through a periodic input embedding (`pde.periodic` with `periodic_by:
+    embedding`; Dong & Ni 2021, "A method for representing periodic functions and enforcing
+    exactly periodic boundary conditions with deep neural networks", JCP 435): an input x with
+    domain [lo, hi] enters the wrapped net as the pair
+
+        cos θ, sin θ,   θ = 2π (x − lo) / (hi − lo),
+
+    the other inputs unchanged, so every field and all its x-derivatives take the same values at
+    x = lo and x = hi. The wrapped net is built on `features(domain, periodic)`."""
+
+    def __init__(self, net: nn.Module, domain, periodic):
+        super().__init__()
+        self.net, self.periodic, self.n_in = net, sorted(periodic), len(domain)
+        dtype = torch.get_default_dtype()
+        self.register_buffer("lo", torch.tensor([domain[i][0] for i in self.periodic], dtype=dtype))
+        self.register_buffer("omega", torch.tensor(
+            [2 * math.pi / (domain[i][1] - domain[i][0]) for i in self.periodic], dtype=dtype))
+
+    @staticmethod
+    def features(domain, periodic):
+        """The wrapped net's input domain: each periodic input becomes cos θ, sin θ in [-1, 1]."""
+        return [d for i, lohi in enumerate(domain)
+                for d in ([(-1.0, 1.0)] * 2 if i in periodic else [lohi])]
+
+    def _features(self, x, first=(), second=()):
+        """The feature columns (N,) and, per input index in `first` and index pair in `second`,
+        their derivatives: d_x cos θ = −ω sin θ, d_x sin θ = ω cos θ, d_xx cos θ = −ω² cos θ,
+        d_xx sin θ = −ω² sin θ (ω = dθ/dx); a plain input's derivative is 1 along itself."""
+        zero = torch.zeros_like(x[:, 0])
+        v, d1, d2 = [], [[] for _ in first], [[] for _ in second]
+        for i in range(self.n_in):
+            if i not in self.periodic:
+                v.append(x[:, i])
+                for f, a in enumerate(first):
+                    d1[f].append(torch.ones_like(zero) if a == i else zero)
+                for row in d2:
+                    row.append(zero)
+                continue
+            k = self.periodic.index(i)
+            w = self.omega[k]
+            c, s = torch.cos(w * (x[:, i] - self.lo[k])), torch.sin(w * (x[:, i] - self.lo[k]))
+            v += [c, s]
+            for f, a in enumerate(first):
+                d1[f] += [-w * s, w * c] if a == i else [zero, zero]
+            for q, (a, b) in enumerate(second):
+                d2[q] += [-w * w * c, -w * w * s] if a == b == i else [zero, zero]
+        return v, d1, d2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.stack(self._features(x)[0], -1))
+
+
+class PeriodicEmbeddedTaylor(PeriodicEmbedded):
+    """PeriodicEmbedded around a net with a `taylor_jet` method: the features' exact derivatives
+    seed the net's Taylor propagation (the chain rule through the embedding)."""
+
+    def taylor(self, x: torch.Tensor, first, second):
+        v, d1, d2 = self._features(x, first, second)
+        z = torch.stack(v, -1)
+        rows = lambda d: torch.stack([torch.stack(r, -1) for r in d]) if d else \
+            z.new_zeros(0, *z.shape)
+        return self.net.taylor_jet(Jet.input(z, rows(d1), rows(d2), list(first), list(second)))
+
+
+def periodic_embedded(make_net, domain, periodic) -> nn.Module:
+    """`make_net(domain)` built on the features of a periodic embedding of the inputs
+    `periodic` (indices) and wrapped in it, or `make_net(domain)` itself if there are none."""
+    if not periodic:
+        return make_net(domain)
+    net = make_net(PeriodicEmbedded.features(domain, periodic))
+    return (PeriodicEmbeddedTaylor if hasattr(net, "taylor_jet") else PeriodicEmbedded)(
+        net, domain, periodic)
+
 
 class HardConstrained(nn.Module):
     """The network seen through the problem's output transforms (`pde.hard`, problem.Hard): a

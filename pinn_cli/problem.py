@@ -7,9 +7,12 @@ Sympy parses each string; a symbol ``<field>_<inputs>`` is a partial derivative 
 may instead be a Python callable, ``{_target_: pkg.module.fn, needs: [u_t, u_xx]}``, called as
 ``fn(values, params)`` with dicts of tensors.
 
-``periodic: [x]`` makes the solution periodic in the input x: a loss term ``periodic_x`` asks every
-field, and its x-derivatives up to one order below the highest x-derivative the residuals take,
-to agree on the faces x = lo and x = hi (see `Periodic`).
+``periodic: [x]`` makes the solution periodic in the input x. With ``periodic_by: loss`` (the
+default) a loss term ``periodic_x`` asks every field, and its x-derivatives up to one order below
+the highest x-derivative the residuals take, to agree on the faces x = lo and x = hi (see
+`Periodic`); with ``periodic_by: embedding`` the network sees x only through cos and sin of
+2π (x − lo)/(hi − lo), so the fields are exactly periodic and no loss term is made (see
+nets.PeriodicEmbedded).
 
 ``hard: {u: "x*(1 - x)*N"}`` imposes conditions exactly by an output transform: the field u is
 the expression, with ``N`` the network's own output for u (see `Hard`, and nets.HardConstrained,
@@ -34,6 +37,8 @@ _FUNCTIONS = {
     sympy.cosh: torch.cosh, sympy.Abs: torch.abs, sympy.sign: torch.sign,
 }
 _TORCH_NAMESPACE = {f.__name__: t for f, t in _FUNCTIONS.items()} | {"sqrt": torch.sqrt}
+
+PERIODIC_BY = ("loss", "embedding")  # how pde.periodic is enforced
 
 # A derivative: (field, sorted tuple of input indices), e.g. ("u", (0, 0)) is u_xx for inputs (x, t).
 Derivative = Tuple[str, Tuple[int, ...]]
@@ -152,7 +157,7 @@ class Problem:
     """An inverse problem: domain, fields, unknowns, residual equations and conditions."""
 
     def __init__(self, name, inputs, outputs, unknowns, residuals, constants=None,
-                 conditions=None, reference=None, periodic=None, hard=None):
+                 conditions=None, reference=None, periodic=None, hard=None, periodic_by="loss"):
         self.name = name
         self.reference = reference  # the project's solver for this problem (pinn-data), or None
         self.inputs = list(inputs)
@@ -181,7 +186,26 @@ class Problem:
             self.conditions.append((self._equation(k, c["equation"], f"pde.conditions.{k}"),
                                     {a: float(v) for a, v in c["at"].items()}))
         self.periodic = self._periodic(_plain(periodic) or [])
+        if periodic_by not in PERIODIC_BY:
+            raise PinnFitError(f"pde.periodic_by={periodic_by!r} is not known; choose one of "
+                               f"{list(PERIODIC_BY)}: loss (a periodic_<input> loss term) or "
+                               "embedding (exact, by a cos/sin input embedding)")
+        if periodic_by == "embedding" and not self.periodic:
+            raise PinnFitError("pde.periodic_by=embedding but pde.periodic lists no input: name "
+                               "the periodic inputs, e.g. pde.periodic=[x], or leave "
+                               "periodic_by at loss")
+        self.periodic_by = periodic_by
         self.hard = {k: self._hard(k, v) for k, v in (_plain(hard) or {}).items()}
+
+    @property
+    def periodic_losses(self) -> List[Periodic]:
+        """The periodic inputs enforced by a loss term (periodic_by: loss)."""
+        return self.periodic if self.periodic_by == "loss" else []
+
+    @property
+    def periodic_embedded(self) -> List[int]:
+        """The indices of the periodic inputs enforced by the embedding (periodic_by: embedding)."""
+        return [p.index for p in self.periodic] if self.periodic_by == "embedding" else []
 
     def _periodic(self, names) -> List[Periodic]:
         if isinstance(names, str):

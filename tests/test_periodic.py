@@ -1,14 +1,18 @@
 """Periodic conditions (`pde.periodic: [x]`): which derivatives are matched, the loss term on both
-derivative engines, clear errors, and a short end-to-end fit of pde=convection."""
+derivative engines, clear errors, and a short end-to-end fit of pde=convection; the periodic input
+embedding (`pde.periodic_by: embedding`): exact periodicity for every arch, Taylor derivatives
+through it, no loss term, and a short run."""
 import math
 
 import pytest
 import torch
 
 from pinn_cli.collocation import sample_periodic
+from pinn_cli.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
 from pinn_cli.losses import Losses
-from pinn_cli.nets import MLP
+from pinn_cli.nets import (MLP, FourierMLP, HardConstrainedTaylor, ModifiedMLP,
+                           PeriodicEmbeddedTaylor, hard_constrained, periodic_embedded)
 from pinn_cli.problem import Problem
 
 from conftest import run_cli, run_dirs, summary
@@ -142,3 +146,94 @@ def test_short_convection_fit_recovers_beta(tmp_path):
     s = summary(run)
     assert s["final_losses"]["periodic_x"] < 5e-3  # measured 7e-5 to 4e-4; 0.02 if unfitted
     assert s["unknowns"]["beta"]["rel_error"] < 0.01, s["unknowns"]["beta"]
+
+
+# --- periodic_by: embedding (nets.PeriodicEmbedded) --------------------------------------------
+EMBEDDED = dict(CONVECTION, periodic_by="embedding")
+NEEDS = [("u", ()), ("u", (0,)), ("u", (1,)), ("u", (0, 0)), ("u", (0, 1)), ("u", (1, 1))]
+
+
+def _embedded(spec, arch, seed=0):
+    """A random net of `arch` seen through the problem's periodic embedding and hard transform."""
+    problem = Problem(**spec)
+    torch.manual_seed(seed)
+    net = periodic_embedded(lambda d: arch(d, [0.3], [2.0], width=12, depth=3),
+                            [problem.domain[k] for k in problem.inputs], problem.periodic_embedded)
+    return problem, hard_constrained(net, problem)
+
+
+def _faces(problem, n=64, seed=5):
+    """n points on x = lo, then the same points on x = hi."""
+    return sample_periodic(problem.domain, "x", n, "sobol", seed).double()
+
+
+@pytest.mark.parametrize("engine", ["taylor", "autograd"])
+@pytest.mark.parametrize("arch", [MLP, ModifiedMLP, FourierMLP])
+@pytest.mark.parametrize("spec", [EMBEDDED, dict(HEAT, periodic_by="embedding")],
+                         ids=["convection", "heat"])
+def test_embedding_makes_every_derivative_periodic(spec, arch, engine, float64, one_thread):
+    problem, net = _embedded(spec, arch)
+    assert isinstance(net, PeriodicEmbeddedTaylor)
+    pts = _faces(problem)
+    vals = evaluate_fields(net, pts, NEEDS, ["u"], engine=engine)
+    for d, v in vals.items():
+        torch.testing.assert_close(v[:64], v[64:], rtol=1e-12, atol=1e-12, msg=str(d))
+    assert vals[("u", (0,))].abs().max() > 1e-2  # u does depend on x
+
+
+@pytest.mark.parametrize("arch", [MLP, ModifiedMLP, FourierMLP])
+@pytest.mark.parametrize("hard", [{}, {"u": "sin(x) + t*N"}], ids=["plain", "hard"])
+def test_taylor_through_the_embedding_matches_autograd(arch, hard, float64, one_thread):
+    problem, net = _embedded(dict(EMBEDDED, hard=hard), arch)
+    assert isinstance(net, (HardConstrainedTaylor if hard else PeriodicEmbeddedTaylor))
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(100, 2, generator=g, dtype=torch.float64) * torch.tensor([TWO_PI, 1.0])
+    taylor = evaluate_fields(net, x, NEEDS, ["u"], engine="taylor")
+    auto = evaluate_fields(net, x, NEEDS, ["u"], engine="autograd")
+    for d in NEEDS:
+        torch.testing.assert_close(taylor[d], auto[d], rtol=1e-10, atol=1e-11)
+    if hard:  # the initial condition is still exact
+        x[:, 1] = 0.0
+        assert torch.equal(net(x)[:, 0], torch.sin(x[:, 0]))
+
+
+def test_embedding_replaces_the_periodic_loss_term():
+    by_loss, embedded = Problem(**CONVECTION), Problem(**EMBEDDED)
+    assert by_loss.periodic_by == "loss" and [p.name for p in by_loss.periodic_losses] == \
+        ["periodic_x"] and by_loss.periodic_embedded == []
+    assert embedded.periodic_losses == [] and embedded.periodic_embedded == [0]
+    assert "periodic_x" in _losses(by_loss)[0].kinds
+    dummy = torch.zeros(4, 2, dtype=torch.float64)
+    losses = Losses(embedded, dummy, torch.zeros(4, 1, dtype=torch.float64), ["u"], dummy,
+                    [dummy])
+    assert list(losses.kinds) == ["data", "convection", "initial"]
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"periodic_by": "embeding"}, r"pde.periodic_by='embeding' is not known; choose one of "
+                                  r"\['loss', 'embedding'\]"),
+    ({"periodic": [], "periodic_by": "embedding"}, r"pde.periodic_by=embedding but pde.periodic "
+                                                   r"lists no input"),
+])
+def test_bad_periodic_by_says_how_to_fix(changes, message):
+    with pytest.raises(PinnFitError, match=message):
+        Problem(**dict(CONVECTION, **changes))
+
+
+def test_ip_basis_refuses_the_embedding_too():
+    from pinn_cli.basis import train_basis
+    with pytest.raises(PinnFitError, match=r"periodic inputs \(by loss or by embedding\) are not "
+                                           "supported by IP-Basis"):
+        train_basis(Problem(**EMBEDDED), {"beta": {"lo": 1.0, "hi": 20.0}})
+
+
+def test_cli_convection_with_the_embedding_composes(tmp_path):
+    r = run_cli(["pde=convection", "pde.periodic_by=embedding", "schedule.pretrain_steps=20",
+                 "schedule.identify_steps=30", "schedule.lbfgs_steps=20", "arch.depth=2",
+                 "arch.width=16", "collocation.n_points=300", "data.n_obs=200", "plots=false",
+                 "diagnostics=off"], tmp_path, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (run,) = run_dirs(tmp_path / "outputs")
+    s = summary(run)
+    assert s["status"] == "completed" and set(s["final_losses"]) == {"data", "convection",
+                                                                     "initial"}
