@@ -167,6 +167,31 @@ class LbfgsConf:
 
 
 @dataclass
+class ContinuationConf:
+    _target_: str = "pinn_cli.schedule.Continuation"
+    unknown: str = MISSING  # the unknown the stages hold, by name
+    values: List[float] = MISSING  # its value in each stage, in order; []: no stages
+    stage_steps: int = MISSING  # Adam steps per stage (forward PINN, the unknown held)
+    identify_steps: int = MISSING
+    lbfgs_steps: int = MISSING
+    lr: float = MISSING
+    unknowns_lr: float = MISSING
+    decay: float = MISSING
+
+
+@dataclass
+class MarchingConf:
+    _target_: str = "pinn_cli.schedule.Marching"
+    windows: int = MISSING  # M: stage m keeps the points with t <= t_lo + (m/M)(t_hi - t_lo)
+    window_steps: int = MISSING  # Adam steps per window (forward PINN, unknowns at the guess)
+    identify_steps: int = MISSING
+    lbfgs_steps: int = MISSING
+    lr: float = MISSING
+    unknowns_lr: float = MISSING
+    decay: float = MISSING
+
+
+@dataclass
 class DiagnosticsOffConf:
     _target_: str = "pinn_cli.identifiability.Off"
 
@@ -275,6 +300,8 @@ SCHEMAS = {
     "pretrain_identify_schema": PretrainIdentifyConf,
     "joint_schema": JointConf,
     "lbfgs_schema": LbfgsConf,
+    "continuation_schema": ContinuationConf,
+    "marching_schema": MarchingConf,
     "diagnostics_off_schema": DiagnosticsOffConf,
     "diagnostics_quick_schema": DiagnosticsQuickConf,
     "diagnostics_full_schema": DiagnosticsFullConf,

@@ -150,7 +150,9 @@ def fit(cfg: DictConfig):
     problem, obs, net, losses, unknowns = build(cfg, device)
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
     weighting = call(cfg.weighting)
-    phases = call(cfg.schedule).phases
+    schedule = call(cfg.schedule)
+    schedule.check(problem)
+    phases = schedule.phases
     if weighting.update_every > 0 and all(p.optimizer == "lbfgs" for p in phases):
         log.warning("weighting=%s adapts the loss weights during Adam steps only, and this "
                     "schedule has none (L-BFGS keeps them fixed): the weights stay at their start "

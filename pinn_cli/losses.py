@@ -36,6 +36,12 @@ class Unknowns(nn.Module):
         return {k: self.specs[k].to_physical(v) for k, v in self.raw.items()}
 
     @torch.no_grad()
+    def hold(self, values: Dict[str, float]) -> None:
+        """Set the named unknowns to these physical values (schedule.Phase.hold)."""
+        for k, v in values.items():
+            self.raw[k].fill_(self.specs[k].to_raw(v))
+
+    @torch.no_grad()
     def project(self) -> None:
         """Clamp each unknown with bounds back into them after an optimiser step."""
         for k, u in self.specs.items():
@@ -71,7 +77,9 @@ def causal_weighted(squares: Dict[str, torch.Tensor], chunk: torch.Tensor, count
 class Losses:
     """Callable (net, params) -> {term: scalar loss}; `kinds` says what each term is.
     With causal training on, `causal_weights` holds the window weights w_m (M,) of the last call
-    (ones while ε = 0; None for a problem without an input t) and `log_values()` their minimum."""
+    (ones while ε = 0; None for a problem without an input t) and `log_values()` their minimum.
+    `restrict_time` keeps only the points of an early time window (time-window marching); a term
+    left without points is 0."""
 
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
                  engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
@@ -94,6 +102,8 @@ class Losses:
             raise ValueError(f"{len(problem.periodic_losses)} periodic loss terms but "
                              f"{len(periodic_x)} point sets")
         self.periodic = list(zip(problem.periodic_losses, periodic_x))
+        self.all_points = (self.obs_x, self.obs_y, self.colloc_x, self.conditions, self.periodic)
+        self.time_window = None
         self.kinds = {"data": "data"}
         for name, kind in [(e.name, "residual") for e in problem.residuals] + \
                           [(e.name, "condition") for e, _ in problem.conditions] + \
@@ -120,10 +130,45 @@ class Losses:
         self.causal_epsilon, self.causal_chunks = epsilon, int(chunks)
         self.causal_weights = self.causal_window_losses = None
         if has_t:
-            t = self.colloc_x[:, self.problem.inputs.index("t")]
-            self.causal_chunk, self.causal_counts = causal_chunks(
-                t, self.problem.domain["t"], self.causal_chunks)
-            self.causal_weights = torch.ones_like(self.causal_counts)
+            self._causal_windows()
+
+    def _causal_windows(self) -> None:
+        """Each residual point's causal window, and the number of points in each window."""
+        t = self.colloc_x[:, self.problem.inputs.index("t")]
+        self.causal_chunk, self.causal_counts = causal_chunks(t, self.problem.domain["t"],
+                                                              self.causal_chunks)
+        self.causal_weights = torch.ones_like(self.causal_counts)
+
+    def restrict_time(self, fraction: float | None) -> None:
+        """Keep only the data, residual, condition and periodic points with
+        t ≤ t_lo + fraction (t_hi − t_lo) (a periodic pair by its t); None or 1: all of them."""
+        if fraction == self.time_window:
+            return
+        obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
+        if fraction is not None and fraction < 1:
+            if "t" not in self.problem.inputs:
+                raise PinnFitError(f"a time window needs an input named t; problem "
+                                   f"'{self.problem.name}' has inputs {self.problem.inputs}")
+            i, (lo, hi) = self.problem.inputs.index("t"), self.problem.domain["t"]
+            t_max = lo + fraction * (hi - lo)
+            early = lambda x: x[:, i] <= t_max
+
+            def early_pairs(x):  # n points on one face, then their n partners: kept by pair
+                keep = early(x[:len(x) // 2])
+                return x[torch.cat([keep, keep])]
+
+            obs_x, obs_y = obs_x[early(obs_x)], obs_y[early(obs_x)]
+            colloc_x = colloc_x[early(colloc_x)]
+            if not len(colloc_x):
+                raise PinnFitError(f"no residual point has t <= {t_max:g}: raise "
+                                   "collocation.n_points or lower schedule.windows")
+            conditions = [(eq, x[early(x)], needs) for eq, x, needs in conditions]
+            periodic = [(p, early_pairs(x)) for p, x in periodic]
+        self.obs_x, self.obs_y, self.colloc_x = obs_x, obs_y, colloc_x
+        self.conditions, self.periodic = conditions, periodic
+        self.time_window = fraction
+        if self.causal_weights is not None:
+            self._causal_windows()
 
     def log_values(self) -> Dict[str, float]:
         """What the run logs beside the loss terms: `causal_min`, the smallest causal weight
@@ -146,7 +191,7 @@ class Losses:
         return named | {name: x[:, i] for i, name in enumerate(self.problem.inputs)}
 
     def __call__(self, net, params) -> Dict[str, torch.Tensor]:
-        terms = {"data": (net(self.obs_x)[:, self.obs_cols] - self.obs_y).square().mean()}
+        terms = {"data": _mean_square(net(self.obs_x)[:, self.obs_cols] - self.obs_y)}
         res = self.problem.evaluate(self.problem.residuals,
                                     self._named(net, self.colloc_x, self.residual_needs), params)
         res = {k: r * self.residual_roots[k] if k in self.residual_roots else r
@@ -154,7 +199,7 @@ class Losses:
         terms |= self._residual_terms(res)
         for eq, x, needs in self.conditions:
             r = self.problem.evaluate([eq], self._named(net, x, needs), params)[eq.name]
-            terms[eq.name] = r.square().mean()
+            terms[eq.name] = _mean_square(r)
         for p, x in self.periodic:
             terms[p.name] = self.periodic_mismatch(net, p, x)
         return terms
@@ -164,4 +209,9 @@ class Losses:
         at the paired points x (2n, n_inputs)."""
         n = len(x) // 2
         vals = evaluate_fields(net, x, p.needs, self.problem.outputs, engine=self.engine)
-        return sum((v[:n] - v[n:]).square().mean() for v in vals.values())
+        return sum(_mean_square(v[:n] - v[n:]) for v in vals.values())
+
+
+def _mean_square(r: torch.Tensor) -> torch.Tensor:
+    """mean r², and 0 (with a graph) for a term with no points in a time window."""
+    return r.square().mean() if r.numel() else r.sum()

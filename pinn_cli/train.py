@@ -174,7 +174,10 @@ class Trainer:
 
     # --- phases ----------------------------------------------------------------------------
     def _start_phase(self, phase):
-        """Fresh optimisers for the phase, or those of the checkpoint being resumed."""
+        """The phase's held unknowns and time window (again on resume), and fresh optimisers
+        for it, or those of the checkpoint being resumed."""
+        self.unknowns.hold(phase.hold)
+        self.losses.restrict_time(phase.time_window)
         if phase.optimizer == "lbfgs":
             self.optimizers = [torch.optim.LBFGS(
                 list(self.net.parameters()) + list(self.unknowns.parameters()),

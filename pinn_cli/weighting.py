@@ -259,6 +259,8 @@ def ntk_traces(net, losses, params, max_points: Optional[int] = None,
     traces = {t: 0.0 for t in losses.kinds}
     for g in groups:
         n = len(g.arrays[0])
+        if n == 0:  # a term with no points in a time window (Losses.restrict_time)
+            continue
         arrays, scale = g.arrays, 1.0
         if max_points is not None and n > max_points:
             idx = torch.linspace(0, n - 1, max_points, device=arrays[0].device).round().long()

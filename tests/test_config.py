@@ -37,8 +37,10 @@ def test_a_pde_option_picks_its_default_schedule_and_the_user_still_wins():
     assert _compose([]).schedule._target_ == "pinn_cli.schedule.PretrainIdentify"
     burgers = instantiate(_compose(["pde=burgers1d"]).schedule)
     assert [(p.name, p.optimizer, p.steps) for p in burgers.phases] == [("lbfgs", "lbfgs", 4000)]
-    chosen = _compose(["pde=burgers1d", "schedule=pretrain_identify"]).schedule
-    assert chosen._target_ == "pinn_cli.schedule.PretrainIdentify"
+    for option, target in [("pretrain_identify", "PretrainIdentify"),
+                           ("continuation", "Continuation"), ("marching", "Marching")]:
+        chosen = _compose(["pde=burgers1d", f"schedule={option}"]).schedule
+        assert chosen._target_ == f"pinn_cli.schedule.{target}"
 
 
 def test_a_schedule_that_never_trains_the_unknowns_is_rejected():
