@@ -515,7 +515,8 @@ def fit_query(basis: Basis, problem: Problem, obs_x, obs_y, obs_fields: List[str
                            f"those of {problem.name} are not: use method=gradient or auto")
     method = ("varpro" if linear else "gradient") if method == "auto" else method
     query = _Query(basis, problem, obs_x, obs_y, obs_fields, colloc_x, cond_x, weights)
-    unknowns = Unknowns(problem).double()
+    # float64 from the guess on: not the guess rounded to whatever default dtype is set
+    unknowns = Unknowns(problem, torch.float64)
     with torch.no_grad():
         for u in problem.unknowns:
             r = basis.ranges[u.name]

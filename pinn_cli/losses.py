@@ -26,11 +26,13 @@ from pinn_cli.problem import Problem
 class Unknowns(nn.Module):
     """The trainable raw values θ of the unknowns; `physical()` gives k = transform(θ)."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, dtype: torch.dtype | None = None):
+        """θ in `dtype` (default: torch's default dtype), made from the guess in that dtype."""
         super().__init__()
         self.specs = {u.name: u for u in problem.unknowns}
         self.raw = nn.ParameterDict({
-            u.name: nn.Parameter(torch.tensor(u.to_raw(u.guess))) for u in problem.unknowns})
+            u.name: nn.Parameter(torch.tensor(u.to_raw(u.guess), dtype=dtype))
+            for u in problem.unknowns})
 
     def physical(self) -> Dict[str, torch.Tensor]:
         return {k: self.specs[k].to_physical(v) for k, v in self.raw.items()}
