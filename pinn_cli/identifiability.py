@@ -26,7 +26,7 @@ from typing import Dict, List
 import numpy as np
 from hydra.utils import get_method
 
-from pinn_cli.profile import Z95, profile
+from pinn_cli.profile import Z95, correlation, profile
 
 log = logging.getLogger("pinn-fit")
 
@@ -69,6 +69,12 @@ class Quick:
         profiles = self.profiles(refit, problem, obs, noise, estimates, report)
         if profiles:
             report["profile"] = profiles
+            if len(profiles) > 1:
+                report["profile_correlation"] = corr = correlation(profiles)
+                for a, row in corr.items():
+                    for b, r in row.items():
+                        if a < b:
+                            log.info("profile correlation of %s and %s: %.2f", a, b, r)
             plot_profiles(run_dir, profiles, report.get("classical", {}))
         report["verdict"] = verdict(report, estimates, self.identifiable_rel_std)
         report = finite(report)

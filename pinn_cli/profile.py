@@ -26,11 +26,13 @@ Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
 class Refit:
     """Callable (name, value, steps) -> data misfit (mse) after re-fitting the trained network
     and the other unknowns for `steps` L-BFGS iterations with `name` held at `value` (physical
-    units); the trained state itself is left as it is."""
+    units); the trained state itself is left as it is. `last_unknowns` holds every unknown's
+    value after the last re-fit (the profile trace of the others)."""
 
     def __init__(self, net, unknowns, losses, lambdas: Dict[str, float]):
         self.net, self.unknowns, self.losses = net, unknowns, losses
         self.lambdas = dict(lambdas)
+        self.last_unknowns: Dict[str, float] = {}
 
     def __call__(self, name: str, value: float, steps: int) -> float:
         net, unknowns = copy.deepcopy(self.net), copy.deepcopy(self.unknowns)
@@ -57,7 +59,9 @@ class Refit:
             opt.step(closure)
         unknowns.project()
         with torch.no_grad():
-            return float(self.losses(net, unknowns.physical())["data"])
+            params = unknowns.physical()
+            self.last_unknowns = {k: float(v) for k, v in params.items()}
+            return float(self.losses(net, params)["data"])
 
 
 def profile(refit: Refit, name: str, estimate: float, n_obs: int, noise_var: float,
@@ -66,10 +70,16 @@ def profile(refit: Refit, name: str, estimate: float, n_obs: int, noise_var: flo
     the re-fitted estimate itself), each point re-fitted for `steps` L-BFGS iterations: its
     deviance, the fitted parabola and the 95 % interval."""
     values = [estimate * (1 + c * rel_step) for c in sorted(set(points) | {0.0})]
-    mse = [refit(name, v, steps) for v in values]
+    mse, trace = [], {}
+    for v in values:
+        mse.append(refit(name, v, steps))
+        for k, x in getattr(refit, "last_unknowns", {}).items():
+            if k != name:
+                trace.setdefault(k, []).append(x)
     sigma2 = max(noise_var, mse[values.index(estimate)])
     deviance = [n_obs * (m - min(mse)) / sigma2 for m in mse]
-    out = {"values": values, "data_mse": mse, "deviance": deviance, "sigma2": sigma2}
+    out = {"values": values, "data_mse": mse, "deviance": deviance, "sigma2": sigma2,
+           "trace": trace}
     # D(k) ≈ a (k − k0)² + c: least squares in (k², k, 1) on a centred, scaled variable.
     z = (np.asarray(values) - estimate) / (abs(estimate) * rel_step)
     A = np.stack([z ** 2, z, np.ones_like(z)], axis=1)
@@ -81,3 +91,24 @@ def profile(refit: Refit, name: str, estimate: float, n_obs: int, noise_var: flo
     k0, std = estimate + z0 * unit, unit / np.sqrt(a)
     return out | {"flat": False, "center": float(k0), "std": float(std),
                   "interval95": [float(k0 - Z95 * std), float(k0 + Z95 * std)]}
+
+
+def correlation(profiles: Dict[str, Dict]) -> Dict[str, Dict[str, float]]:
+    """The correlation of each pair of unknowns from their profiles: along the profile of a, the
+    re-fitted b moves by the slope dk_b/dk_a = C_ab / C_aa (the conditional mean of a Gaussian),
+    so r_ab = slope · s_a / s_b with s the profile stds; the mean of the estimates from a's and
+    b's profiles, clipped to [−1, 1]. Pairs where a profile is flat or has no trace are left out."""
+    out: Dict[str, Dict[str, float]] = {}
+    names = [k for k, p in profiles.items() if not p["flat"]]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            estimates = []
+            for x, y in ((a, b), (b, a)):
+                trace = profiles[x].get("trace", {}).get(y)
+                if trace:
+                    slope = np.polyfit(profiles[x]["values"], trace, 1)[0]
+                    estimates.append(slope * profiles[x]["std"] / profiles[y]["std"])
+            if estimates:
+                r = float(np.clip(np.mean(estimates), -1.0, 1.0))
+                out.setdefault(a, {})[b] = out.setdefault(b, {})[a] = r
+    return out

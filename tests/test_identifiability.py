@@ -138,6 +138,45 @@ def test_a_flat_profile_is_reported_as_flat():
     assert p["flat"] and "interval95" not in p
 
 
+class _Gaussian2:
+    """A stand-in re-fit of two unknowns with misfit m0 + ½ dᵀ H d, d = k − k*: holding one
+    at a value, the other goes to its conditional minimum, as a re-fit would."""
+
+    def __init__(self, cov, k_star=(0.1, 2.0), m0=1e-4):
+        self.h, self.k_star, self.m0 = np.linalg.inv(np.asarray(cov)), np.asarray(k_star), m0
+        self.names, self.last_unknowns = ("a", "b"), {}
+
+    def __call__(self, name, value, steps):
+        i = self.names.index(name)
+        j = 1 - i
+        d = np.zeros(2)
+        d[i] = value - self.k_star[i]
+        d[j] = -self.h[j, i] / self.h[j, j] * d[i]
+        k = self.k_star + d
+        self.last_unknowns = dict(zip(self.names, map(float, k)))
+        return self.m0 + 0.5 * float(d @ self.h @ d)
+
+
+@pytest.mark.parametrize("r", [-0.8, 0.0, 0.6])
+def test_profile_traces_give_the_correlation(r):
+    from pinn_cli.profile import correlation, profile
+
+    sa, sb = 1e-3, 5e-2
+    refit = _Gaussian2([[sa * sa, r * sa * sb], [r * sa * sb, sb * sb]])
+    profiles = {name: profile(refit, name, est, 1000, 1e-4, 0.01, [-2, -1, 1, 2], 5)
+                for name, est in (("a", 0.1), ("b", 2.0))}
+    assert profiles["a"]["trace"]["b"] and "a" in profiles["b"]["trace"]
+    corr = correlation(profiles)
+    assert corr["a"]["b"] == corr["b"]["a"] == pytest.approx(r, abs=1e-6)
+
+
+def test_no_correlation_from_a_flat_profile():
+    from pinn_cli.profile import correlation
+
+    flat = {"flat": True, "values": [1, 2], "trace": {"b": [1, 1]}}
+    assert correlation({"a": flat, "b": flat | {"trace": {"a": [1, 2]}}}) == {}
+
+
 CLASSICAL = {"estimate": {"k": 0.1003}, "crlb_rel_std": {"k": 0.004}}
 
 
