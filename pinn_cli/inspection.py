@@ -50,6 +50,14 @@ def _pm(mean, std, err=False):
     return _fmt(mean, err) + (f" ± {_fmt(std, err)}" if std else "") + (" %" if err else "")
 
 
+def _setting(key, value):
+    """A setting's cell: a `_target_` by its class or function name (pinn_cli.weighting.NTK:
+    NTK; the CSV and JSON keep the full path)."""
+    if key.endswith("_target_") and isinstance(value, str):
+        return value.rsplit(".", 1)[-1]
+    return _fmt(value)
+
+
 def _unknowns(rows):
     return sorted({k[:-len("_truth")] for r in rows for k in r if k.endswith("_truth")})
 
@@ -60,7 +68,9 @@ def render(rows, console):
             if k not in ("status", "seeds", "wall_s", "folder") and not k.startswith("loss:")
             and not any(k == n or k.startswith(n + "_") for n in names)]
     t = Table(show_lines=False)
-    for k in keys + ["status", "seeds"]:
+    for k in keys:  # the settings that tell rows apart: folded, never cut short
+        t.add_column(k[:-len("._target_")] if k.endswith("._target_") else k, overflow="fold")
+    for k in ("status", "seeds"):
         t.add_column(k)
     for n in names:
         t.add_column(f"{n} (mean ± std)", justify="right")
@@ -71,7 +81,7 @@ def render(rows, console):
     t.add_column("wall s", justify="right")
     for r in rows:
         losses = [v for k, v in r.items() if k.startswith("loss:") and v is not None]
-        cells = [_fmt(r.get(k)) for k in keys] + [r["status"], str(r["seeds"])]
+        cells = [_setting(k, r.get(k)) for k in keys] + [r["status"], str(r["seeds"])]
         for n in names:
             cells += [_pm(r.get(n), r.get(f"{n}_std")), _fmt(r.get(f"{n}_truth")),
                       _pm(r.get(f"{n}_rel_error"), r.get(f"{n}_rel_error_std"), err=True),
