@@ -68,8 +68,9 @@ def render(rows, console):
             if k not in ("status", "seeds", "wall_s", "folder") and not k.startswith("loss:")
             and not any(k == n or k.startswith(n + "_") for n in names)]
     t = Table(show_lines=False)
-    for k in keys:  # the settings that tell rows apart: folded, never cut short
-        t.add_column(k[:-len("._target_")] if k.endswith("._target_") else k, overflow="fold")
+    for k in keys:  # the settings that tell rows apart: as wide as their values, never cut short
+        t.add_column(k[:-len("._target_")] if k.endswith("._target_") else k, overflow="fold",
+                     min_width=max(len(_setting(k, r.get(k))) for r in rows))
     for k in ("status", "seeds"):
         t.add_column(k)
     for n in names:
