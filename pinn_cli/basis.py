@@ -58,6 +58,17 @@ class Range:
         v = a + (b - a) * u
         return torch.exp(v) if self.sampling == "log" else v
 
+    def widened(self, margin: float) -> "Range":
+        """The range extended by `margin` × its width on each side (in log scale for log
+        sampling, so the low end stays positive)."""
+        if margin == 0:
+            return self
+        a, b = self._map(self.lo), self._map(self.hi)
+        lo, hi = a - margin * (b - a), b + margin * (b - a)
+        if self.sampling == "log":
+            lo, hi = math.exp(lo), math.exp(hi)
+        return Range(lo, hi, self.sampling)
+
     def position(self, v: float) -> float:
         """Where v lies: 0 at lo, 1 at hi (in log scale for log sampling), outside for < 0, > 1."""
         a, b = self._map(self.lo), self._map(self.hi)
@@ -294,13 +305,15 @@ def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,
                 activation: str = "tanh", n_points: int = 500, n_condition_points: int = 32,
                 weights: Dict[str, float] | None = None, n_validation: int = 3,
                 validate_every: int = 500, patience: int = 4, n_obs: int = 100,
-                query_options: dict | None = None) -> Basis:
+                query_options: dict | None = None, margin: float = 0.0) -> Basis:
     """The offline phase of IP-Basis PINNs (Manor & Kohandel 2025, Section 2.1, with the
     validation and early stopping of Section 2.4).
 
     R (nets.MLP, `width` × `depth`, `activation`; `n_basis` functions per field) and K =
     `n_readouts` readouts (W_k, b_k), each tied to θ_k from a seeded Sobol draw over `ranges`
-    ({unknown: {lo, hi, sampling: uniform | log}}), minimise the mean over k of Σ_terms weight
+    ({unknown: {lo, hi, sampling: uniform | log}}) widened by `margin` × the width on each side
+    (Range.widened: queries near the edges of the offline draw are the least accurate, the
+    paper's Section 2.4; the basis keeps and reports against `ranges`), minimise the mean over k of Σ_terms weight
     × mean squared residual and condition values of u_k = Φ W_k + b_k with θ_k, at `n_points`
     residual points and `n_condition_points` per condition: Adam (`steps`, `lr`) then L-BFGS
     (`lbfgs_steps`). Every `validate_every` steps (and at the end), `n_validation` held-out θ
@@ -319,6 +332,9 @@ def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,
             validate_every < 1:
         raise PinnFitError("train_basis: n_readouts >= 1, steps and lbfgs_steps >= 0 (not both "
                            "0) and validate_every >= 1 are needed")
+    if not (math.isfinite(margin) and margin >= 0):
+        raise PinnFitError(f"margin={margin}: give a fraction >= 0 of each range's width (e.g. "
+                           "0.1) by which the readouts' draw extends the range on each side")
     rng = ranges_for(problem, ranges)
     w = _weights(problem, weights, data=False)
     start = time.perf_counter()
@@ -329,7 +345,7 @@ def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,
         n_f, p = len(problem.outputs), basis.n_basis
         W = torch.nn.Parameter(torch.randn(n_f, p, n_readouts) / math.sqrt(p))
         b = torch.nn.Parameter(torch.zeros(n_f, n_readouts))
-    thetas = sample_parameters(rng, n_readouts, seed)
+    thetas = sample_parameters({k: r.widened(margin) for k, r in rng.items()}, n_readouts, seed)
     pts = _Points(problem, *query_points(problem, n_points, n_condition_points, seed))
     params = list(basis.net.parameters()) + [W, b]
 
@@ -392,7 +408,7 @@ def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,
     basis.history = {"seconds": time.perf_counter() - start, "steps": step,
                      "best_step": best["step"], "validation_error": best["error"],
                      "early_stopped": stopped, "curve": curve, "n_readouts": n_readouts,
-                     "seed": seed}
+                     "seed": seed, "margin": margin}
     return basis
 
 

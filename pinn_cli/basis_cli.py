@@ -168,7 +168,7 @@ def train_offline(cfg: DictConfig) -> Path:
             n_points=b.n_points, n_condition_points=b.n_condition_points,
             weights=OmegaConf.to_container(b.weights), n_validation=v.n_queries,
             validate_every=v.every, patience=v.patience, n_obs=v.n_obs,
-            query_options=OmegaConf.to_container(v.query, resolve=True))
+            query_options=OmegaConf.to_container(v.query, resolve=True), margin=b.margin)
     except BaseException as err:
         status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
         _write_json(run_dir / "summary.json", summary | {"status": status,
@@ -191,8 +191,8 @@ def train_offline(cfg: DictConfig) -> Path:
         # the mean over the held-out queries of each one's largest relative error
         "validation_error": finite(h["validation_error"]),
         "n_validation_queries": v.n_queries if problem.reference is not None else 0,
-        "n_basis": b.n_basis, "n_readouts": b.n_readouts, "precision": b.precision,
-        "basis": "basis.pt", "history": "history.csv", "fit_with": fit_with})
+        "n_basis": b.n_basis, "n_readouts": b.n_readouts, "margin": b.margin,
+        "precision": b.precision, "basis": "basis.pt", "history": "history.csv", "fit_with": fit_with})
     log.info("basis trained in %.1f s (%d steps, kept step %d, validation error %.3g): %s",
              h["seconds"], h["steps"], h["best_step"], h["validation_error"], run_dir)
     log.info("answer queries with: %s", fit_with)

@@ -337,6 +337,8 @@ class BasisTrainConf:
     # required: unknown -> {lo, hi, sampling: uniform | log}, checked by basis.ranges_for (Any:
     # OmegaConf cannot merge a command-line dict into a typed Optional[Dict] that is null)
     ranges: Any = None
+    # the readouts' draw extends each range by this fraction of its width on each side
+    margin: float = MISSING
     steps: int = MISSING  # Adam steps
     lr: float = MISSING
     lbfgs_steps: int = MISSING  # L-BFGS steps after Adam

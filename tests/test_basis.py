@@ -12,8 +12,8 @@ import torch
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from pinn_cli.basis import (Basis, fit_query, is_linear, query_points, ranges_for,
-                            train_basis)
+from pinn_cli.basis import (Basis, Range, fit_query, is_linear, query_points, ranges_for,
+                            sample_parameters, train_basis)
 from pinn_cli.config import register
 from pinn_cli.errors import PinnFitError
 from pinn_cli.fit import call
@@ -210,3 +210,32 @@ def test_a_basis_needs_conditions_and_a_range_per_unknown():
         train_basis(_problem("oscillator", OSC_IC), {"c": {"lo": 0.2, "hi": 0.8}}, steps=1)
     with pytest.raises(PinnFitError, match="lo > 0 for log"):
         ranges_for(osc, {"c": {"lo": 0.0, "hi": 1.0, "sampling": "log"}, "k": {"lo": 1, "hi": 2}})
+
+
+def test_margin_widens_the_readouts_draw_not_the_range():
+    """basis.margin: the readouts' unknowns are drawn over each range extended by margin × its
+    width on each side (in log scale for log sampling), so that queries near the edges are not
+    at the edge of the offline draw; the basis keeps, and reports against, the declared range."""
+    lin = Range(2.0, 6.0).widened(0.25)
+    assert (lin.lo, lin.hi, lin.sampling) == (1.0, 7.0, "uniform")
+    log_r = Range(0.02, 0.08, "log").widened(0.5)
+    assert (log_r.lo, log_r.hi, log_r.sampling) == (pytest.approx(0.01), pytest.approx(0.16),
+                                                    "log")
+    assert Range(0.05, 0.2, "log").widened(0.0) == Range(0.05, 0.2, "log")
+    heat = _problem("heat1d", HEAT_IC)
+    opts = dict(n_basis=2, n_readouts=16, steps=1, width=4, depth=1, n_points=16,
+                n_condition_points=4, n_validation=0, seed=3)
+    plain = train_basis(heat, HEAT_RANGES, **opts)
+    wide = train_basis(heat, HEAT_RANGES, margin=0.2, **opts)
+    # margin 0 is the draw over the range itself; with a margin, the same Sobol points mapped
+    # onto [0.05 / 4**0.2, 0.2 * 4**0.2]
+    r = ranges_for(heat, HEAT_RANGES)
+    assert torch.allclose(plain.thetas["k"], sample_parameters(r, 16, 3)["k"])
+    assert torch.allclose(wide.thetas["k"], sample_parameters(
+        {"k": Range(0.05 / 4 ** 0.2, 0.2 * 4 ** 0.2, "log")}, 16, 3)["k"])
+    assert wide.thetas["k"].min() < 0.05 and wide.thetas["k"].max() > 0.2
+    assert (wide.ranges["k"].lo, wide.ranges["k"].hi) == (0.05, 0.2)
+    assert wide.history["margin"] == 0.2 and plain.history["margin"] == 0.0
+    for bad in (-0.1, math.nan):
+        with pytest.raises(PinnFitError, match="margin="):
+            train_basis(heat, HEAT_RANGES, margin=bad, **opts)

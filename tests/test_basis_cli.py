@@ -85,6 +85,7 @@ def test_pinn_basis_writes_its_run_folder(work):
     assert s["conditions"]["x0"] == {"at": {"t": 0.0}, "equation": "x - 1"}
     # Section 2.4: held-out queries on the reference solution (measured 0.1 %)
     assert s["n_validation_queries"] == 3 and s["validation_error"] < 0.02
+    assert s["margin"] == 0.0  # the default: the readouts are drawn over the range itself
     history = _rows(folder / "history.csv")
     assert [int(h["step"]) for h in history] == [500, 1000, 1500, 2000]
     assert min(float(h["validation_error"]) for h in history) == pytest.approx(
@@ -183,6 +184,7 @@ def test_a_bad_file_among_many_is_recorded_and_the_others_answered(work, tmp_pat
     ("pinn-basis", ["pde=oscillator", BASIS[0]], "pinn-basis pde=oscillator \""
      + CONDITIONS + "\""),
     ("pinn-basis", OSC + ["basis.ranges={c: {lo: 0.2, hi: 0.8}}"], "give one for each unknown"),
+    ("pinn-basis", OSC + BASIS + ["basis.margin=-0.1"], "margin=-0.1: give a fraction >= 0"),
 ])
 def test_bad_settings_give_one_message(work, command, args, message):
     root, folder = work
@@ -201,5 +203,6 @@ def test_basis_options_compose_and_reject_typos():
             compose("config", overrides=["schedule=basis", "basis.pth=x"])
         cfg = compose("pinn_basis", overrides=["basis.ranges={k: {lo: 0.05, hi: 0.2}}"])
         assert cfg.basis.ranges == {"k": {"lo": 0.05, "hi": 0.2}} and cfg.pde.name == "heat1d"
+        assert cfg.basis.margin == 0.0
         with pytest.raises(ConfigCompositionException, match="n_basi"):
             compose("pinn_basis", overrides=["basis.n_basi=3"])
