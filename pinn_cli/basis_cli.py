@@ -19,7 +19,7 @@ import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 from hydra.core.hydra_config import HydraConfig
@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.basis import Basis, fit_query, ranges_for, train_basis
 from pinn_cli.collocation import sample_box
+from pinn_cli.data import count_samples
 from pinn_cli.errors import PinnFitError
 from pinn_cli.fit import call, unknowns_report
 from pinn_cli.identifiability import finite
@@ -242,7 +243,7 @@ class _Queries:
 
     def __init__(self, path: Path, unknowns: List[str]):
         self.unknowns = unknowns
-        self.head = ["file", *(f"{k}{s}" for k in unknowns for s in (
+        self.head = ["file", "sample", *(f"{k}{s}" for k in unknowns for s in (
             "", "_truth", "_rel_error", "_position", "_outside_range", "_at_range_edge")),
             "max_rel_error", "method", "loss", "steps", "seconds", "fit_seconds", "warnings",
             "error"]
@@ -296,11 +297,37 @@ def _points(cfg: DictConfig, problem: Problem):
     return colloc, cond
 
 
-def _answer(data: dict, file: str, problem: Problem, basis: Basis, colloc, cond,
+def queries(files: List[str], data: dict, samples) -> List[Tuple[str, int]]:
+    """(file, sample) of each query: data.sample of every file, or with `samples` (`all` or
+    `START:STOP`) those samples of every PDEBench file."""
+    if samples is None:
+        return [(f, data.get("sample", 0)) for f in files]
+    text = str(samples).strip()
+    out = []
+    for f in files:
+        n = count_samples(f, data.get("layout"), data.get("fields", {}))
+        if text == "all":
+            chosen = range(n)
+        else:
+            lo, sep, hi = text.partition(":")
+            try:
+                chosen = range(int(lo or 0), int(hi) if hi else n) if sep else [int(lo)]
+            except ValueError:
+                raise PinnFitError(f"basis.samples={samples!r}: give all, START:STOP or one "
+                                   "sample number") from None
+            if not chosen or min(chosen) < 0 or max(chosen) >= n:
+                raise PinnFitError(f"basis.samples={samples!r}, but '{f}' holds {n} samples; "
+                                   f"choose within 0:{n}")
+        out += [(f, i) for i in chosen]
+    return out
+
+
+def _answer(data: dict, file: str, sample: int, problem: Problem, basis: Basis, colloc, cond,
             include_observations: bool, options: dict) -> dict:
-    """One query: the file read as pinn-fit reads data.file, then fit_query."""
+    """One query: sample `sample` of the file read as pinn-fit reads data.file, then
+    fit_query."""
     start = time.perf_counter()
-    obs = call(OmegaConf.create(data | {"file": file}), inputs=problem.inputs,
+    obs = call(OmegaConf.create(data | {"file": file, "sample": sample}), inputs=problem.inputs,
                outputs=problem.outputs, unknowns=[u.name for u in problem.unknowns],
                domain=problem.domain)
     if include_observations:
@@ -309,14 +336,15 @@ def _answer(data: dict, file: str, problem: Problem, basis: Basis, colloc, cond,
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
     report = unknowns_report(problem, truth, r["estimates"])
     rel = [v["rel_error"] for v in report.values()]
-    return {"file": obs.file, "report": report, "result": r,
+    return {"file": obs.file, "sample": sample, "report": report, "result": r,
             "seconds": time.perf_counter() - start,
             "max_rel_error": max(rel) if None not in rel else None}
 
 
 def _csv_row(a: dict) -> dict:
     r = a["result"]
-    row = {"file": a["file"], "max_rel_error": a["max_rel_error"], "method": r["method"],
+    row = {"file": a["file"], "sample": a["sample"], "max_rel_error": a["max_rel_error"],
+           "method": r["method"],
            "loss": repr(r["loss"]), "steps": sum(r["steps"].values()),
            "seconds": f"{a['seconds']:.4f}", "fit_seconds": f"{r['wall_seconds']:.4f}",
            "warnings": " | ".join(r["warnings"])}
@@ -330,7 +358,7 @@ def _csv_row(a: dict) -> dict:
 
 
 def _log_query(n: int, total: int, a: dict) -> None:
-    log.info("query %d/%d %s: %s in %.3f s%s", n, total, Path(a["file"]).name,
+    log.info("query %d/%d %s: %s in %.3f s%s", n, total, a["label"],
              ", ".join(f"{k} = {v['estimate']:.6g}" + (
                  f" (truth {v['truth']:.6g}, error {100 * v['rel_error']:.3f} %)"
                  if v["rel_error"] is not None else "") for k, v in a["report"].items()),
@@ -343,9 +371,10 @@ def fit_online(cfg: DictConfig, run_dir: Path):
     start = time.perf_counter()
     problem, basis, warnings = _load(cfg)
     colloc, cond = _points(cfg, problem)
-    files = query_files(cfg.data.file)
     data = OmegaConf.to_container(cfg.data, resolve=True)
     q = cfg.basis
+    files = queries(query_files(cfg.data.file), data, q.get("samples"))
+    by_sample = q.get("samples") is not None
     weights = OmegaConf.to_container(q.weights)
     options = {"method": q.method, "steps": q.steps, "lr": q.lr, "lbfgs_steps": q.lbfgs_steps,
                "weights": weights or None}
@@ -360,19 +389,21 @@ def fit_online(cfg: DictConfig, run_dir: Path):
     table, recorder = _Queries(run_dir / "queries.csv", names), None
     results, errors = [], []
     try:
-        for n, file in enumerate(files, 1):
+        for n, (file, sample) in enumerate(files, 1):
             t0 = time.perf_counter()
             try:
-                a = _answer(data, file, problem, basis, colloc, cond,
+                a = _answer(data, file, sample, problem, basis, colloc, cond,
                             cfg.collocation.include_observations, options)
             except PinnFitError as err:  # one bad file of many: recorded, the others go on
                 if len(files) == 1:
                     raise
                 errors.append(f"{file}: {err}")
                 log.error("query %d/%d, %s: %s", n, len(files), file, err)
-                table.row({"file": file, "seconds": f"{time.perf_counter() - t0:.4f}",
-                           "error": str(err)})
+                table.row({"file": file, "sample": sample,
+                           "seconds": f"{time.perf_counter() - t0:.4f}", "error": str(err)})
                 continue
+            # a query's name in the log and warnings: the file, and the sample when there are several
+            a["label"] = Path(file).name + (f"[{sample}]" if by_sample else "")
             results.append(a)
             table.row(_csv_row(a))
             r = a["result"]
@@ -442,7 +473,7 @@ def _online_summary(cfg, run_dir, problem, basis, path, files, results, errors, 
         "range": one["result"]["range"] if one else None,
         "warnings": warnings + [w for r in results for w in (
             r["result"]["warnings"] if one else
-            [f"{Path(r['file']).name}: {x}" for x in r["result"]["warnings"]])],
+            [f"{r['label']}: {x}" for x in r["result"]["warnings"]])],
         "queries": {
             "count": len(results), "failed": len(errors), "file": "queries.csv",
             "median_rel_error": _median(worst),

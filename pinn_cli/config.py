@@ -381,6 +381,7 @@ class BasisQueryConf:
     lr: float = MISSING  # Adam learning rate (method gradient)
     lbfgs_steps: int = MISSING
     weights: Dict[str, float] = field(default_factory=dict)  # loss term -> weight, default 1
+    samples: Optional[str] = None  # pdebench layouts: all | START:STOP, one query per sample
 
 
 SCHEMAS |= {

@@ -216,6 +216,25 @@ def _axis_order(ds, shape, axes, coords, where) -> List[str]:
 PDEBENCH_AXES = ("t", "x", "y", "z")  # the order of a PDEBench field's axes after the sample
 
 
+def count_samples(file, layout, fields) -> int:
+    """How many samples a PDEBench file holds: the length of the first field's tensor axis 0
+    (layout pdebench) or the number of seed groups (pdebench_grouped)."""
+    if layout not in ("pdebench", "pdebench_grouped"):
+        raise PinnFitError(f"samples of a file apply to the pdebench layouts only, and data.layout "
+                           f"is {layout!r}: a {layout} file holds one sample")
+    path = resolve_file(file)
+    try:
+        with h5py.File(path, "r") as h5:
+            if layout == "pdebench_grouped":
+                return sum(isinstance(h5[k], h5py.Group) for k in h5)
+            first = str(next(iter(fields.values())))
+            name = "tensor" if _channel(first) is not None else first
+            return int(_get(h5, name, f"data.fields (in '{path}')").shape[0])
+    except OSError as err:
+        raise PinnFitError(f"data.file: cannot read '{path}' as HDF5 ({err}); check the path "
+                           "and that the file is an HDF5 file readable by you") from None
+
+
 def _read_pdebench(h5, coords, fields, sample):
     """Tensor layout: sample `sample` of each field [samples, t, x(, y)(, channels)]."""
     order = _pdebench_order(coords, "x-coordinate")

@@ -126,6 +126,43 @@ def test_online_queries_recover_each_truth_one_row_per_file(work):
     assert (run / ".hydra" / "config.yaml").is_file()
 
 
+def test_every_sample_of_a_pdebench_file_is_a_query(work):
+    """basis.samples=all: each seed group of a PDEBench-style grouped file is one query (one row
+    of queries.csv with its sample number); START:STOP picks some; a one-sample layout says why
+    it does not apply."""
+    import h5py
+    import numpy as np
+
+    from pinn_cli.solvers import oscillator_underdamped
+
+    root, folder = work
+    t = np.linspace(0, 10, 201)
+    with h5py.File(root / "groups.h5", "w") as f:
+        for s, (c, k) in enumerate(TRUTHS):
+            g = f.create_group(f"{s:04d}")
+            g["x"], g["grid/t"] = oscillator_underdamped(t, c, k), t
+            g.attrs["c"], g.attrs["k"] = c, k
+    grouped = ["data=pdebench_grouped", "data.file=groups.h5", "~data.coords.x", "~data.fields.u",
+               "+data.fields.x=x", "data.n_obs=null", "plots=false"]
+    for samples, expected in (("all", [0, 1]), ("1:2", [1])):
+        r = run_fit(OSC + ["schedule=basis", f"basis.path={folder}", *grouped,
+                           f"basis.samples={samples}", f"hydra.run.dir=samples_{samples[0]}"],
+                    root)
+        assert r.returncode == 0, r.stderr
+        rows = _rows(root / f"samples_{samples[0]}" / "queries.csv")
+        assert [(row["file"], int(row["sample"])) for row in rows] == \
+            [("groups.h5", i) for i in expected]
+        for row, i in zip(rows, expected):
+            c, k = TRUTHS[i]
+            assert (float(row["c_truth"]), float(row["k_truth"])) == (c, k)
+            assert float(row["c"]) == pytest.approx(c, rel=0.02)
+            assert float(row["k"]) == pytest.approx(k, rel=0.02)
+    r = run_fit(OSC + ["schedule=basis", f"basis.path={folder}", "basis.samples=all",
+                       "hydra.run.dir=samples_grid"], root)
+    assert r.returncode != 0
+    assert "samples of a file apply to the pdebench layouts only" in _out(r)
+
+
 def test_one_query_summary_reads_as_any_fit(work, tmp_path):
     """One file: summary.json's `unknowns` as pinn-fit writes it, plus the range flags; a pde
     option of the user's own (hydra.searchpath) holding the conditions, as the error message
