@@ -61,7 +61,7 @@ def test_unknown_mode_is_refused():
 def test_every_shipped_problem_is_well_scaled(pde):
     """scaling=auto leaves them as they were measured in the README."""
     register()
-    with initialize_config_module("conf", version_base=None):
+    with initialize_config_module("pinn_cli.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"pde={pde}"])
     problem = call(cfg.pde)
     obs = call(cfg.data, inputs=problem.inputs, outputs=problem.outputs,
