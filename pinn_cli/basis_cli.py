@@ -373,14 +373,14 @@ def fit_online(cfg: DictConfig, run_dir: Path):
     colloc, cond = _points(cfg, problem)
     data = OmegaConf.to_container(cfg.data, resolve=True)
     q = cfg.basis
-    files = queries(query_files(cfg.data.file), data, q.get("samples"))
+    todo = queries(query_files(cfg.data.file), data, q.get("samples"))
     by_sample = q.get("samples") is not None
     weights = OmegaConf.to_container(q.weights)
     options = {"method": q.method, "steps": q.steps, "lr": q.lr, "lbfgs_steps": q.lbfgs_steps,
                "weights": weights or None}
     names = [u.name for u in problem.unknowns]
     log.info("%s: %d quer%s with the basis %s (%d functions per field, ranges %s)", problem.name,
-             len(files), "y" if len(files) == 1 else "ies", q.path, basis.n_basis,
+             len(todo), "y" if len(todo) == 1 else "ies", q.path, basis.n_basis,
              ", ".join(f"{k} [{r.lo:g}, {r.hi:g}]" for k, r in basis.ranges.items()))
     # torch's first optimiser imports torch._dynamo (about 1 s, once per process): counted here,
     # in the setup, rather than in the first query's time
@@ -389,21 +389,22 @@ def fit_online(cfg: DictConfig, run_dir: Path):
     table, recorder = _Queries(run_dir / "queries.csv", names), None
     results, errors = [], []
     try:
-        for n, (file, sample) in enumerate(files, 1):
+        for n, (file, sample) in enumerate(todo, 1):
             t0 = time.perf_counter()
+            # a query's name: the file (its name in warnings), and the sample when there are several
+            where = file + (f"[{sample}]" if by_sample else "")
             try:
                 a = _answer(data, file, sample, problem, basis, colloc, cond,
                             cfg.collocation.include_observations, options)
             except PinnFitError as err:  # one bad file of many: recorded, the others go on
-                if len(files) == 1:
+                if len(todo) == 1:
                     raise
-                errors.append(f"{file}: {err}")
-                log.error("query %d/%d, %s: %s", n, len(files), file, err)
+                errors.append(f"{where}: {err}")
+                log.error("query %d/%d, %s: %s", n, len(todo), where, err)
                 table.row({"file": file, "sample": sample,
                            "seconds": f"{time.perf_counter() - t0:.4f}", "error": str(err)})
                 continue
-            # a query's name in the log and warnings: the file, and the sample when there are several
-            a["label"] = Path(file).name + (f"[{sample}]" if by_sample else "")
+            a["label"] = Path(where).name
             results.append(a)
             table.row(_csv_row(a))
             r = a["result"]
@@ -414,14 +415,14 @@ def fit_online(cfg: DictConfig, run_dir: Path):
                              r["estimates"], r["losses"], r["loss"], nan, nan,
                              {t: float(weights.get(t, 1.0)) for t in r["losses"]},
                              r["gradients"]))
-            _log_query(n, len(files), a)
+            _log_query(n, len(todo), a)
     finally:
         table.close()
         if recorder is not None:
             recorder.close()
     if not results:
         raise PinnFitError(f"every query failed ({len(errors)}); first: {errors[0]}")
-    summary = _online_summary(cfg, run_dir, problem, basis, q.path, files, results, errors,
+    summary = _online_summary(cfg, run_dir, problem, basis, q.path, todo, results, errors,
                               warnings, setup_seconds, time.perf_counter() - start)
     _write_json(run_dir / "summary.json", summary)
     s = summary["queries"]
@@ -431,7 +432,7 @@ def fit_online(cfg: DictConfig, run_dir: Path):
              f", {s['flagged']} flagged at or outside the basis's range" if s["flagged"] else "",
              run_dir)
     if errors:
-        raise PinnFitError(f"{len(errors)} of {len(files)} queries failed (queries.csv, column "
+        raise PinnFitError(f"{len(errors)} of {len(todo)} queries failed (queries.csv, column "
                            f"error; the others are recorded); first: {errors[0]}")
     worst = [r["max_rel_error"] for r in results]
     return max(worst) if None not in worst else summary["final_loss"]
@@ -441,12 +442,12 @@ def _pct(v):
     return "n/a" if v is None else f"{100 * v:.3f} %"
 
 
-def _online_summary(cfg, run_dir, problem, basis, path, files, results, errors, warnings,
+def _online_summary(cfg, run_dir, problem, basis, path, todo, results, errors, warnings,
                     setup_seconds, wall) -> dict:
     """summary.json of an online run: with one query, its `unknowns` (estimate, truth, guess,
     rel_error), losses and range flags as any fit's; with several, per unknown the median and
     largest relative error (each query's row: queries.csv); in both, the `queries` block."""
-    one = results[0] if len(results) == 1 and len(files) == 1 else None
+    one = results[0] if len(results) == 1 and len(todo) == 1 else None
     worst = [r["max_rel_error"] for r in results]
     flagged = sum(bool(r["result"]["warnings"]) for r in results)
     if one:
@@ -486,6 +487,6 @@ def _online_summary(cfg, run_dir, problem, basis, path, files, results, errors, 
                   "ranges": {k: asdict(r) for k, r in basis.ranges.items()},
                   "offline_seconds": finite(h.get("seconds")),
                   "validation_error": finite(h.get("validation_error"))},
-        **({"error": f"{len(errors)} of {len(files)} queries failed; first: {errors[0]}"}
+        **({"error": f"{len(errors)} of {len(todo)} queries failed; first: {errors[0]}"}
            if errors else {}),
         "pde": problem.name, "data_file": cfg.data.file, **_base(run_dir), "device": "cpu"}

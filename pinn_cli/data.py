@@ -226,7 +226,7 @@ def count_samples(file, layout, fields) -> int:
     try:
         with h5py.File(path, "r") as h5:
             if layout == "pdebench_grouped":
-                return sum(isinstance(h5[k], h5py.Group) for k in h5)
+                return len(_seed_groups(h5))
             first = str(next(iter(fields.values())))
             name = "tensor" if _channel(first) is not None else first
             return int(_get(h5, name, f"data.fields (in '{path}')").shape[0])
@@ -255,7 +255,7 @@ def _read_pdebench(h5, coords, fields, sample):
 def _read_pdebench_grouped(h5, coords, fields, sample):
     """Grouped layout: the `sample`-th group (sorted by name), each field [t, x(, y)(, channels)]
     and the coordinates inside it."""
-    groups = sorted(k for k in h5 if isinstance(h5[k], h5py.Group))
+    groups = _seed_groups(h5)
     if not groups:
         raise PinnFitError(f"data.layout=pdebench_grouped, but '{h5.filename}' has no groups "
                            "(one per seed: 0000, 0001, ...); for a file with a 'tensor' dataset "
@@ -274,6 +274,11 @@ def _read_pdebench_grouped(h5, coords, fields, sample):
         axes = _fit_coords(raw, order, coords, arr.shape, name, f, edges=False)
         ys[f] = arr.reshape(-1)
     return _mesh(axes, order), ys, [g.attrs, h5.attrs]
+
+
+def _seed_groups(h5) -> List[str]:
+    """The seed groups of a pdebench_grouped file, sorted by name (data.sample's order)."""
+    return sorted(k for k in h5 if isinstance(h5[k], h5py.Group))
 
 
 def _pdebench_order(coords, example) -> List[str]:
