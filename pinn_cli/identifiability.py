@@ -122,6 +122,15 @@ class Full(Quick):
         return out
 
 
+def identifies(classical: Dict, name: str, rel_std_limit: float) -> bool:
+    """Whether the classical fit pins `name` down: its Cramér–Rao relative std is finite and
+    below `rel_std_limit` (diagnostics.identifiable_rel_std)."""
+    if "estimate" not in classical:
+        return False
+    rel = classical["crlb_rel_std"].get(name)
+    return rel is not None and math.isfinite(rel) and rel < rel_std_limit
+
+
 def with_network_error(p: Dict, classical: Dict, name: str, rel_std_limit: float) -> Dict:
     """The profile `p` of `name` with the network's own error added, where a classical fit
     identifies the unknown: the profile's deviance sees only the noise, while the network adds a
@@ -129,10 +138,7 @@ def with_network_error(p: Dict, classical: Dict, name: str, rel_std_limit: float
     Both estimates fit the same noisy observations, so their gap g = |center − classical| is
     mostly that network error; the total std is sqrt(std² + g²) and `interval95_total` is
     center ± 1.96 of it (a profile without curvature, or no identifying classical fit: `p`)."""
-    if p["flat"] or "estimate" not in classical:
-        return p
-    rel = classical["crlb_rel_std"].get(name)
-    if rel is None or not math.isfinite(rel) or rel >= rel_std_limit:
+    if p["flat"] or not identifies(classical, name, rel_std_limit):
         return p
     gap = abs(p["center"] - classical["estimate"][name])
     total = math.hypot(p["std"], gap)
@@ -346,8 +352,8 @@ def verdict(report, estimates, rel_std_limit) -> Dict[str, str]:
             line = (f"{name} = {est:.6g} (PINN), {shown}"
                     + (": WEAKLY identifiable by the PINN's own profile" if weak else ""))
         if "estimate" in c:
-            std, rel = c["crlb_std"][name], c["crlb_rel_std"][name]
-            ok = rel is not None and math.isfinite(rel) and rel < rel_std_limit
+            std = c["crlb_std"][name]
+            ok = identifies(c, name, rel_std_limit)
             std = std if std is not None and math.isfinite(std) else math.inf
             classical = c["estimate"][name]
             line += (f", classical {classical:.6g} ± {std:.2g} (Cramér–Rao, "
