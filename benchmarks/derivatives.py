@@ -3,6 +3,7 @@ propagation of the input derivatives (pinn_cli.derivatives), optionally under to
 (Taylor only: the nested torch.autograd.grad calls fail under it).
 
     python benchmarks/derivatives.py [--compile] [--repeats 7] [--threads 2] [--cases burgers,...]
+                                     [--device cuda] [--points N]
 
 float32, torch.set_num_threads(2) by default. Each timing is the median over repeats (engines
 interleaved, after warm-up) of the mean ms/iteration in a repeat; speedups are ratios within this
@@ -55,21 +56,28 @@ def step_fn(net, x, needs, outputs, residuals, engine):
     return loss
 
 
-def run_case(name, repeats, iters, use_compile):
+def run_case(name, repeats, iters, use_compile, device, points=None):
     torch.manual_seed(0)
     net, x, needs, outputs, residuals = CASES[name]()
+    if points:  # the same box, more or fewer points
+        lo, hi = x.min(0).values, x.max(0).values
+        x = lo + (hi - lo) * torch.rand(points, x.shape[1])
+    net, x = net.to(device), x.to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     losses = {e: step_fn(net, x, needs, outputs, residuals, e) for e in ("autograd", "taylor")}
     compile_s = {}
     if use_compile:  # Taylor only: the autograd engine fails under torch.compile (x unused)
         fn = torch.compile(losses["taylor"])
         t0 = time.perf_counter()
         fn().backward()  # the first call compiles forward and backward
+        sync()
         compile_s["taylor+compile"] = time.perf_counter() - t0
         losses["taylor+compile"] = fn
 
     def iteration(fn):
         net.zero_grad(set_to_none=True)
         fn().backward()
+        sync()
 
     for fn in losses.values():  # warm-up
         for _ in range(3):
@@ -82,7 +90,9 @@ def run_case(name, repeats, iters, use_compile):
                 iteration(fn)
             times[k].append((time.perf_counter() - t0) / iters * 1e3)
     ms = {k: statistics.median(v) for k, v in times.items()}
-    return {"case": name, "points": len(x), "threads": torch.get_num_threads(),
+    return {"case": name, "points": len(x), "device": str(device),
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+            "threads": torch.get_num_threads(),
             "load_avg_1min": os.getloadavg()[0], "ms_per_iter": ms,
             "speedup_vs_autograd": {k: ms["autograd"] / v for k, v in ms.items()},
             "compile_s": compile_s}
@@ -94,13 +104,17 @@ def main():
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--compile", action="store_true", help="also time torch.compile'd losses")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    p.add_argument("--points", type=int, help="residual points (default: 2000 for burgers, "
+                   "20000 for burgers2d)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float32)
     for name in args.cases.split(","):
-        r = run_case(name, args.repeats, 10 if name == "burgers" else 2, args.compile)
-        print(f"\n{name}: {r['points']} points, torch {torch.__version__}, {r['threads']} threads, "
-              f"load average {r['load_avg_1min']:.2f}")
+        r = run_case(name, args.repeats, 10 if name == "burgers" else 2, args.compile,
+                     torch.device(args.device), args.points)
+        print(f"\n{name}: {r['points']} points, torch {torch.__version__}, {r['device_name']}, "
+              f"{r['threads']} threads, load average {r['load_avg_1min']:.2f}")
         print(f"{'engine':<20}{'ms/iter':>10}{'speedup':>10}{'compile s':>11}")
         for k, v in r["ms_per_iter"].items():
             c = f"{r['compile_s'][k]:.1f}" if k in r["compile_s"] else ""

@@ -38,6 +38,13 @@ def _setup_torch(cfg):
     return torch.device(cfg.device)
 
 
+def _gpu_memory(device):
+    """The run's peak GPU memory so far (torch's allocator), for summary.json on device=cuda."""
+    if device.type != "cuda":
+        return {}
+    return {"peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 4)}
+
+
 def call(node: DictConfig, **kwargs):
     """Call a config node's `_target_` with its other keys (plain containers) and `kwargs`."""
     args = OmegaConf.to_container(node, resolve=True, enum_to_str=True)
@@ -178,7 +185,8 @@ def fit(cfg: DictConfig):
                           "steps": dict(trainer.steps), "unknowns": unknown_report,
                           "final_losses": row.losses if row else None,
                           "lambdas": dict(weighting.lambdas), "retries": trainer.retried,
-                          "resumed_from_step": state["step"] if state else None, **extra, **base})
+                          "resumed_from_step": state["step"] if state else None, **extra, **base,
+                          **_gpu_memory(device)})
         return unknown_report
 
     def checkpoint(state):

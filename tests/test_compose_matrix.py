@@ -27,6 +27,20 @@ VARIANTS = [f"arch={a}" for a in ("mlp", "modified_mlp", "fourier_mlp")] + \
     ["causal.epsilon=1.0", "pde.periodic_by=embedding", "scaling=on"]
 
 
+def two_steps_per_phase(cfg, device):
+    """Build a run as fit.build does on `device`, train two steps per phase, return the last
+    logged row (its step counts every phase's two steps)."""
+    problem, _, net, losses, unknowns = build(cfg, device)
+    schedule = call(cfg.schedule)
+    schedule.check(problem)
+    phases = [dataclasses.replace(p, steps=2) for p in schedule.phases]
+    trainer = Trainer(net, unknowns, losses, call(cfg.weighting), phases,
+                      on_row=lambda row: None, on_progress=lambda *a: None, log_every=1)
+    assert trainer.run().status == "completed"
+    assert trainer.last_row.step == 2 * len(phases)
+    return trainer.last_row
+
+
 def _expected_refusal(pde, variant, problem):
     """The message an option that does not apply must give, or None where it applies."""
     if variant == "schedule=continuation" and "beta" not in [u.name for u in problem.unknowns]:
@@ -58,15 +72,7 @@ def test_option_trains_or_says_why_not(pde, variant, one_thread):
                 _, _, _, losses, _ = build(cfg, torch.device("cpu"))
                 call(cfg.schedule).check(losses.problem)
             return
-        problem, _, net, losses, unknowns = build(cfg, torch.device("cpu"))
-        schedule = call(cfg.schedule)
-        schedule.check(problem)
-        phases = [dataclasses.replace(p, steps=2) for p in schedule.phases]
-        trainer = Trainer(net, unknowns, losses, call(cfg.weighting), phases,
-                          on_row=lambda row: None, on_progress=lambda *a: None, log_every=1)
-        assert trainer.run().status == "completed"
-        row = trainer.last_row
-        assert row.step == 2 * len(phases)
+        row = two_steps_per_phase(cfg, torch.device("cpu"))
         assert all(math.isfinite(v) for v in row.losses.values()), row.losses
         assert all(math.isfinite(v) for v in row.unknowns.values()), row.unknowns
     finally:
