@@ -6,13 +6,17 @@ from hydra import compose, initialize_config_module
 
 from conftest import QUICK, run_cli, summary
 from test_compose_matrix import SMALL, VARIANTS, two_steps_per_phase
-from test_reliability import SHORT, _start, _wait_for_step
+from test_reliability import SHORT, _same_run, _start, _wait_for_step
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device")
 
 
 def test_cuda_run_matches_the_cpu_run_and_writes_the_same_folder(tmp_path):
-    args = [*QUICK, "precision=float64", "plots=true", "diagnostics=quick"]
+    # a few steps of every phase: long runs drift apart with the order of the GPU's reductions
+    # (600 steps: k 4.5 % apart on an H100, both unconverged)
+    args = [*QUICK, "schedule.pretrain_steps=10", "schedule.identify_steps=10",
+            "schedule.lbfgs_steps=5", "log_every=5", "precision=float64", "plots=true",
+            "diagnostics=quick"]
     for device in ("cpu", "cuda"):
         r = run_cli([*args, f"device={device}", f"hydra.run.dir={device}"], tmp_path)
         assert r.returncode == 0, r.stderr
@@ -22,8 +26,8 @@ def test_cuda_run_matches_the_cpu_run_and_writes_the_same_folder(tmp_path):
         sorted(p.name for p in (tmp_path / "cpu").iterdir())
     k_cpu, k_gpu = (s["unknowns"]["k"]["estimate"] for s in (cpu, gpu))
     # float64, same seed and points: only the order of the GPU's reductions differs
-    assert abs(k_gpu - k_cpu) <= 1e-3 * abs(k_cpu), (k_cpu, k_gpu)
-    assert gpu["unknowns"]["k"]["rel_error"] < 0.05
+    assert abs(k_gpu - k_cpu) <= 1e-6 * abs(k_cpu), (k_cpu, k_gpu)
+    assert gpu["steps"] == cpu["steps"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -40,7 +44,9 @@ def test_every_option_trains_on_cuda(variant):
     assert all(torch.isfinite(torch.tensor(v)) for v in row.unknowns.values()), row.unknowns
 
 
-def test_killed_cuda_run_resumes(tmp_path):
+def test_killed_cuda_run_resumes_to_the_uninterrupted_run(tmp_path):
+    r = run_cli([*SHORT, "device=cuda", "hydra.run.dir=full"], tmp_path)
+    assert r.returncode == 0, r.stderr
     proc = _start([*SHORT, "device=cuda", "hydra.run.dir=cut"], tmp_path)
     _wait_for_step(tmp_path / "cut", 250, proc)
     proc.kill()
@@ -49,4 +55,5 @@ def test_killed_cuda_run_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     s = summary(tmp_path / "cut")
     assert s["status"] == "completed" and s["resumed_from_step"] >= 250
-    assert s["device"].startswith("cuda") and s["unknowns"]["k"]["rel_error"] < 0.05
+    assert s["device"].startswith("cuda")
+    _same_run(tmp_path / "full", tmp_path / "cut")
