@@ -217,6 +217,7 @@ class CollocationConf:
     n_condition_points: int = MISSING  # per initial/boundary condition
     sampler: str = MISSING  # sobol | uniform
     include_observations: bool = MISSING  # also enforce the residual at the data points
+    resample_every: int = MISSING  # Adam steps between fresh draws of the residual points; 0: never
 
 
 @dataclass

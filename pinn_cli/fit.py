@@ -91,10 +91,17 @@ def build(cfg: DictConfig, device):
     periodic_x = [tensor(sample_periodic(problem.domain, p.input, col.n_condition_points,
                                          col.sampler, cfg.seed + 1 + len(cond_x) + i))
                   for i, p in enumerate(problem.periodic_losses)]
+    if col.resample_every < 0 or (col.resample_every and not col.n_points):
+        raise PinnFitError(f"collocation.resample_every={col.resample_every}: give 0 (never) or "
+                           "the Adam steps between draws, with collocation.n_points > 0")
+    # draw 0 is the points above; draw k > 0 another scrambled Sobol (or uniform) set
+    draw = lambda k: tensor(sample_box(problem.domain, col.n_points, col.sampler,
+                                       cfg.seed + 7919 * k))
     causal = cfg.get("causal") or {}
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x,
                     cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),
-                    causal.get("chunks", 16), _residual_scaling(cfg, problem, obs))
+                    causal.get("chunks", 16), _residual_scaling(cfg, problem, obs),
+                    (col.resample_every, draw))
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
 

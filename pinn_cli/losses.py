@@ -85,13 +85,17 @@ class Losses:
 
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
                  engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
-                 causal_chunks: int = 16, residual_factors=None):
+                 causal_chunks: int = 16, residual_factors=None, redraw=None):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
         problem.periodic_losses, 2n points, the first n on the face input = lo and the next n
         the same points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
         `causal_chunks` M: causal training (ε = 0: off); `residual_factors`: residual name ->
-        f_r multiplying its squared residual (scaling.residual_factors; default 1)."""
+        f_r multiplying its squared residual (scaling.residual_factors; default 1); `redraw`:
+        (every, draw) for `redraw_at`: draw(k) gives the k-th set of random residual points,
+        draw(0) those at the head of `colloc_x` (the rest, the observations' points, stay)."""
         self.problem, self.engine = problem, engine
+        self.redraw_every, self.draw = redraw if redraw else (0, None)
+        self.drawn = 0
         self.residual_roots = {k: math.sqrt(f) for k, f in (residual_factors or {}).items()}
         self.obs_x, self.obs_y = obs_x, obs_y
         self.obs_cols = [problem.outputs.index(f) for f in obs_fields]
@@ -171,6 +175,22 @@ class Losses:
         self.time_window = fraction
         if self.causal_weights is not None:
             self._causal_windows()
+
+    def redraw_at(self, step: int) -> None:
+        """Random resampling of the residual points (Wu, Zhu, Tan, Kartha & Lu 2023, "A
+        comprehensive study of non-adaptive and residual-based adaptive sampling for PINNs",
+        CMAME 403): at `step` the random points are draw(step // every), a function of the step
+        alone, so a resumed run gets the same points; the observations' points and the time
+        window stay."""
+        k = step // self.redraw_every if self.redraw_every else 0
+        if k == self.drawn:
+            return
+        obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
+        new = self.draw(k)
+        colloc_x = torch.cat([new, colloc_x[len(new):]])
+        self.all_points = (obs_x, obs_y, colloc_x, conditions, periodic)
+        self.drawn, window, self.time_window = k, self.time_window, -1  # re-apply the window
+        self.restrict_time(window)
 
     def log_values(self) -> Dict[str, float]:
         """What the run logs beside the loss terms: `causal_min`, the smallest causal weight

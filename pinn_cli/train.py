@@ -38,7 +38,9 @@ class Outcome:
 
 class Trainer:
     """Runs the phases; its whole state (network, unknowns, weights λ, optimisers, position in the
-    schedule, RNG) is `state_dict()`, so a run can stop at any step and continue exactly."""
+    schedule, RNG) is `state_dict()`, so a run can stop at any step and continue exactly. Adam
+    steps ask the losses for the residual points of their step (`Losses.redraw_at`); an L-BFGS
+    phase keeps those of its first step, its objective fixed."""
 
     def __init__(self, net, unknowns, losses, weighting, phases: List[Phase],
                  on_row: Callable[[Row], None], on_progress: Callable, log_every: int = 100,
@@ -178,6 +180,7 @@ class Trainer:
         for it, or those of the checkpoint being resumed."""
         self.unknowns.hold(phase.hold)
         self.losses.restrict_time(phase.time_window)
+        self.losses.redraw_at(self.step - self.phase_step)  # L-BFGS: those of its first step
         if phase.optimizer == "lbfgs":
             self.optimizers = [torch.optim.LBFGS(
                 list(self.net.parameters()) + list(self.unknowns.parameters()),
@@ -227,6 +230,7 @@ class Trainer:
 
     def _adam(self, phase):
         for i in self._steps(phase):
+            self.losses.redraw_at(self.step)
             params = self.unknowns.physical()
             terms = self.losses(self.net, params)
             flat = dk = None

@@ -89,6 +89,7 @@ def _bad_file(tmp_path):
     (["pde.residuals.heat='u_t - k*(u_xx'"], "cannot parse equation"),
     (["data.n_obs=999999"], "data.n_obs=999999"),
     (["schedule.identify_steps=0", "schedule.lbfgs_steps=0"], "no phase trains the unknowns"),
+    (["collocation.resample_every=-5"], "collocation.resample_every=-5: give 0 (never)"),
 ])
 def test_bad_input_gives_one_message(tmp_path, args, message):
     args = [a.replace("BAD", str(_bad_file(tmp_path))) for a in args]

@@ -155,16 +155,18 @@ def test_bad_settings_raise(make, message):
 
 
 # --- training: the held unknown, the windows, and resume mid-stage -------------------------
-def _trainer(phases, stop_at=None):
+def _trainer(phases, stop_at=None, redraw=None):
     """A tiny float64 convection fit; records (step, phase, time window, beta) at every step and
-    stops (as on Ctrl-C) after step `stop_at`. Returns (trainer, records, checkpoints)."""
+    stops (as on Ctrl-C) after step `stop_at`; `redraw`: Losses' (every, draw) for resampling.
+    Returns (trainer, records, checkpoints)."""
     torch.manual_seed(0)
     problem = Problem(**CONVECTION)
     net = MLP([(0.0, 2 * math.pi), (1.0, 3.0)], [0.0], [1.0], width=8, depth=2).double()
     obs_x = _box(40, 0)
     per = sample_periodic(problem.domain, "x", 20, "sobol", 3).double()
     losses = Losses(problem, obs_x, torch.sin(obs_x[:, :1] - 30 * (obs_x[:, 1:] - 1)), ["u"],
-                    _box(100, 1), [_box(20, 2, t=1.0), _box(20, 4, x=0.0)], "auto", [per])
+                    _box(100, 1), [_box(20, 2, t=1.0), _box(20, 4, x=0.0)], "auto", [per],
+                    redraw=redraw)
     records, checkpoints = [], []
 
     def progress(phase, done, loss, params):
@@ -205,6 +207,38 @@ def test_stages_hold_and_restrict_and_resume_restores_them(schedule, stop_at, fl
     assert after[0][0] == stop_at + 1
     assert [a[:3] for a in after] == [f[:3] for f in full[stop_at:]]  # same phases and windows
     assert [a[3] for a in after] == pytest.approx([f[3] for f in full[stop_at:]], rel=1e-12)
+
+
+def _draw(k):
+    """The k-th set of 100 residual points (k = 0: _trainer's own)."""
+    return _box(100, 1 if k == 0 else 100 + k)
+
+
+def test_resampled_points_follow_the_step_and_survive_resume(float64, one_thread):
+    schedule = Marching(2, 5, **SETTINGS)  # 5 + 5 + 6 Adam steps, then 3 L-BFGS steps
+    trainer, full, _ = _trainer(schedule.phases, redraw=(4, _draw))
+    seen = []
+    trainer.on_progress = lambda phase, done, loss, params: (
+        seen.append((trainer.step, phase.name, trainer.losses.all_points[2][:100].clone())),
+        full.append((trainer.step, phase.name, trainer.losses.time_window, params["beta"])))
+    trainer.run()
+    lbfgs_start = 16
+    for step, name, points in seen:  # step: the count after the update that used `points`
+        k = (step - 1) // 4 if name != "lbfgs" else lbfgs_start // 4
+        assert torch.equal(points, _draw(k)), (step, name)
+    early = _trainer(schedule.phases, redraw=(4, _draw))[0].losses
+    early.restrict_time(0.5)  # a time window still applies to a fresh draw
+    early.redraw_at(4)
+    t = early.colloc_x[:, 1]
+    assert len(t) < 100 and bool((t <= 2.0).all())
+    assert torch.equal(early.all_points[2][:100], _draw(1))
+
+    cut, before, checkpoints = _trainer(schedule.phases, 9, redraw=(4, _draw))
+    assert cut.run().status == "interrupted"
+    resumed, after, _ = _trainer(schedule.phases, redraw=(4, _draw))
+    resumed.load_state_dict(checkpoints[-1])
+    resumed.run()
+    assert [a[3] for a in after] == pytest.approx([f[3] for f in full[9:]], rel=1e-12)
 
 
 # --- the CLI: each schedule on convection, burgers1d and heat1d ----------------------------
