@@ -164,6 +164,7 @@ class JointConf:
 class LbfgsConf:
     _target_: str = "pinn_cli.schedule.Lbfgs"
     steps: int = MISSING
+    finish_steps: int = MISSING  # then L-BFGS steps in float64 (phase lbfgs_float64)
 
 
 @dataclass

@@ -176,6 +176,17 @@ class Losses:
         if self.causal_weights is not None:
             self._causal_windows()
 
+    def to(self, dtype: torch.dtype) -> None:
+        """Every point set, and the observed values, in `dtype` (a phase's precision)."""
+        obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
+        if colloc_x.dtype == dtype:
+            return
+        self.all_points = (obs_x.to(dtype), obs_y.to(dtype), colloc_x.to(dtype),
+                           [(eq, x.to(dtype), needs) for eq, x, needs in conditions],
+                           [(p, x.to(dtype)) for p, x in periodic])
+        window, self.time_window = self.time_window, -1  # the window's views, from the new sets
+        self.restrict_time(window)
+
     def redraw_at(self, step: int) -> None:
         """Random resampling of the residual points (Wu, Zhu, Tan, Kartha & Lu 2023, "A
         comprehensive study of non-adaptive and residual-based adaptive sampling for PINNs",

@@ -12,7 +12,8 @@ class Phase:
     an L-BFGS phase; Adam learning rates are multiplied by `decay` every 1000 steps. At the
     phase's start (also on resume) the trainer sets the unknowns in `hold` to their values
     (physical units; a phase that holds unknowns trains none) and keeps only the points with
-    t ≤ t_lo + `time_window` (t_hi − t_lo) (None: all points; Losses.restrict_time)."""
+    t ≤ t_lo + `time_window` (t_hi − t_lo) (None: all points; Losses.restrict_time), and
+    trains in `precision` from the phase on (None: the run's; Trainer._set_precision)."""
 
     name: str
     steps: int
@@ -22,6 +23,7 @@ class Phase:
     decay: float = 1.0
     hold: Dict[str, float] = field(default_factory=dict)
     time_window: float | None = None
+    precision: str | None = None  # float32 | float64
 
     @property
     def trains_unknowns(self) -> bool:
@@ -37,6 +39,9 @@ def _checked(phases: List[Phase]) -> List[Phase]:
         if p.hold and p.trains_unknowns:
             raise PinnFitError(f"schedule: phase {p.name} holds {sorted(p.hold)} and trains the "
                                "unknowns; a phase that holds unknowns trains none")
+        if p.precision not in (None, "float32", "float64"):
+            raise PinnFitError(f"schedule: phase {p.name} precision={p.precision!r}: choose "
+                               "float32 or float64")
         if p.time_window is not None and not 0 < p.time_window <= 1:
             raise PinnFitError(f"schedule: phase {p.name} time_window={p.time_window} must lie "
                                "in (0, 1]")
@@ -87,10 +92,14 @@ class Joint(Schedule):
 class Lbfgs(Schedule):
     """L-BFGS (strong Wolfe) over network and unknowns from the first step, no Adam phase: the
     recipe of Raissi, Perdikaris & Karniadakis (2019, J. Comput. Phys. 378), fastest where the
-    observations cover the domain densely (burgers1d's default, measured in the README)."""
+    observations cover the domain densely (burgers1d's default, measured in the README). Then
+    `finish_steps` more in float64 (phase `lbfgs_float64`): a float32 L-BFGS ends early once
+    its loss stops decreasing in float32, and the float64 phase goes on from there."""
 
-    def __init__(self, steps):
-        self.phases = _checked([Phase("lbfgs", steps, "lbfgs", 1.0)])
+    def __init__(self, steps, finish_steps=0):
+        self.phases = _checked([Phase("lbfgs", steps, "lbfgs", 1.0),
+                                Phase("lbfgs_float64", finish_steps, "lbfgs", 1.0,
+                                      precision="float64")])
 
 
 class Continuation(Schedule):

@@ -89,6 +89,8 @@ class Trainer:
 
     def load_state_dict(self, state: dict) -> None:
         state = copy.deepcopy(state)
+        index = min(state["phase_index"], len(self.phases) - 1)
+        self._set_precision(self._precision_at(index))  # before the values, which it would round
         self.net.load_state_dict(state["net"])
         self.unknowns.load_state_dict(state["unknowns"])
         self.weighting.load_state_dict(state["weighting"])
@@ -175,9 +177,25 @@ class Trainer:
         return self.step % self.log_every == 0 and self.step != self.logged
 
     # --- phases ----------------------------------------------------------------------------
+    def _precision_at(self, index: int) -> str | None:
+        """The precision phase `index` trains in: the latest one set up to it (None: the run's)."""
+        return next((p.precision for p in reversed(self.phases[:index + 1]) if p.precision), None)
+
+    def _set_precision(self, precision: str | None) -> None:
+        """Network, unknowns, points and torch's default dtype in `precision` (None: as they
+        are): a float64 finish continues a float32 run with its values, each exact in float64."""
+        if precision is None:
+            return
+        dtype = {"float32": torch.float32, "float64": torch.float64}[precision]
+        torch.set_default_dtype(dtype)  # what the losses and diagnostics create from here on
+        self.net.to(dtype)
+        self.unknowns.to(dtype)
+        self.losses.to(dtype)
+
     def _start_phase(self, phase):
-        """The phase's held unknowns and time window (again on resume), and fresh optimisers
-        for it, or those of the checkpoint being resumed."""
+        """The phase's precision, held unknowns and time window (again on resume), and fresh
+        optimisers for it, or those of the checkpoint being resumed."""
+        self._set_precision(self._precision_at(self.phase_index))
         self.unknowns.hold(phase.hold)
         self.losses.restrict_time(phase.time_window)
         self.losses.redraw_at(self.step - self.phase_step)  # L-BFGS: those of its first step

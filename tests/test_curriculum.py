@@ -241,6 +241,46 @@ def test_resampled_points_follow_the_step_and_survive_resume(float64, one_thread
     assert [a[3] for a in after] == pytest.approx([f[3] for f in full[9:]], rel=1e-12)
 
 
+def _float32(trainer):
+    """The run as a float32 one, the start of a float64 finish; one L-BFGS step per call."""
+    trainer.log_every = 1
+    torch.set_default_dtype(torch.float32)
+    trainer.net.float()
+    trainer.unknowns.float()
+    trainer.losses.to(torch.float32)
+    return trainer
+
+
+@pytest.mark.parametrize("stop_at", [2, 6], ids=["in-float32", "in-float64"])
+def test_float64_finish_converts_everything_and_resumes_exactly(stop_at, float64, one_thread):
+    phases = [Phase("lbfgs", 4, "lbfgs", 1.0),
+              Phase("lbfgs_float64", 4, "lbfgs", 1.0, precision="float64")]
+    trainer, full, _ = _trainer(phases)
+    _float32(trainer)
+    dtypes = []
+    trainer.on_progress = lambda phase, done, loss, params: (
+        dtypes.append((phase.name, trainer.losses.colloc_x.dtype,
+                       trainer.unknowns.raw["beta"].dtype, next(trainer.net.parameters()).dtype)),
+        full.append((trainer.step, phase.name, None, params["beta"])))
+    trainer.run()
+    assert dtypes == [("lbfgs", *[torch.float32] * 3)] * 4 + \
+        [("lbfgs_float64", *[torch.float64] * 3)] * 4
+    assert torch.get_default_dtype() == torch.float64
+    assert all(x.dtype == torch.float64 for x in (trainer.losses.obs_x, trainer.losses.obs_y,
+                                                  *(c[1] for c in trainer.losses.conditions),
+                                                  *(p[1] for p in trainer.losses.periodic)))
+
+    torch.set_default_dtype(torch.float64)  # _trainer builds its points in float64
+    cut, _, checkpoints = _trainer(phases, stop_at)
+    assert _float32(cut).run().status == "interrupted"
+    torch.set_default_dtype(torch.float64)
+    resumed, after, _ = _trainer(phases)
+    _float32(resumed).load_state_dict(checkpoints[-1])
+    resumed.run()
+    assert [a[3] for a in after] == pytest.approx([f[3] for f in full[stop_at:]],
+                                                  rel=1e-12)
+
+
 # --- the CLI: each schedule on convection, burgers1d and heat1d ----------------------------
 def _params(run):
     with open(run / "params.csv", newline="") as f:
