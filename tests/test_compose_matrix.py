@@ -24,7 +24,8 @@ VARIANTS = [f"arch={a}" for a in ("mlp", "modified_mlp", "fourier_mlp")] + \
     [f"weighting={w}" for w in ("fixed", "annealing", "grad_norm", "ntk")] + \
     [f"schedule={s}" for s in ("pretrain_identify", "joint", "lbfgs", "continuation",
                                "marching")] + \
-    ["causal.epsilon=1.0", "pde.periodic_by=embedding", "scaling=on"]
+    ["causal.epsilon=1.0", "pde.periodic_by=embedding", "scaling=on",
+     "collocation.resample_every=1"]
 
 
 def two_steps_per_phase(cfg, device):
