@@ -181,10 +181,14 @@ class Losses:
         obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
         if colloc_x.dtype == dtype:
             return
-        self.all_points = (obs_x.to(dtype), obs_y.to(dtype), colloc_x.to(dtype),
-                           [(eq, x.to(dtype), needs) for eq, x, needs in conditions],
-                           [(p, x.to(dtype)) for p, x in periodic])
-        window, self.time_window = self.time_window, -1  # the window's views, from the new sets
+        self._set_points((obs_x.to(dtype), obs_y.to(dtype), colloc_x.to(dtype),
+                          [(eq, x.to(dtype), needs) for eq, x, needs in conditions],
+                          [(p, x.to(dtype)) for p, x in periodic]))
+
+    def _set_points(self, all_points) -> None:
+        """New point sets, and the current time window's points taken from them."""
+        self.all_points = all_points
+        window, self.time_window = self.time_window, -1  # -1: not a window, so it is re-applied
         self.restrict_time(window)
 
     def redraw_at(self, step: int) -> None:
@@ -198,10 +202,9 @@ class Losses:
             return
         obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
         new = self.draw(k)
-        colloc_x = torch.cat([new, colloc_x[len(new):]])
-        self.all_points = (obs_x, obs_y, colloc_x, conditions, periodic)
-        self.drawn, window, self.time_window = k, self.time_window, -1  # re-apply the window
-        self.restrict_time(window)
+        self._set_points((obs_x, obs_y, torch.cat([new, colloc_x[len(new):]]), conditions,
+                          periodic))
+        self.drawn = k
 
     def log_values(self) -> Dict[str, float]:
         """What the run logs beside the loss terms: `causal_min`, the smallest causal weight

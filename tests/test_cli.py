@@ -141,10 +141,11 @@ def test_existing_run_is_not_overwritten(tmp_path):
 
 
 def test_adaptive_weighting_under_an_lbfgs_only_schedule_is_warned_about(tmp_path):
-    r = run_cli(["pde=burgers1d", "weighting=annealing", "schedule.steps=3", "data.n_obs=50",
-                 "collocation.n_points=50", "diagnostics=off", "plots=false"], tmp_path)
+    r = run_cli(["pde=burgers1d", "weighting=annealing", "schedule.steps=3",
+                 "schedule.finish_steps=2", "data.n_obs=50", "collocation.n_points=50",
+                 "diagnostics=off", "plots=false"], tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     out = " ".join((r.stdout + r.stderr).split())  # rich wraps long lines
     assert "weighting=annealing adapts the loss weights during Adam steps only" in out
     (run,) = run_dirs(tmp_path / "outputs")
-    assert summary(run)["steps"] == {"lbfgs": 3}
+    assert summary(run)["steps"] == {"lbfgs": 3, "lbfgs_float64": 2}

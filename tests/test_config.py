@@ -36,7 +36,8 @@ def test_a_pde_option_picks_its_default_schedule_and_the_user_still_wins():
     from hydra.utils import instantiate
     assert _compose([]).schedule._target_ == "pinn_cli.schedule.PretrainIdentify"
     burgers = instantiate(_compose(["pde=burgers1d"]).schedule)
-    assert [(p.name, p.optimizer, p.steps) for p in burgers.phases] == [("lbfgs", "lbfgs", 4000)]
+    assert [(p.name, p.optimizer, p.steps, p.precision) for p in burgers.phases] == \
+        [("lbfgs", "lbfgs", 4000, None), ("lbfgs_float64", "lbfgs", 1000, "float64")]
     for option, target in [("pretrain_identify", "PretrainIdentify"),
                            ("continuation", "Continuation"), ("marching", "Marching")]:
         chosen = _compose(["pde=burgers1d", f"schedule={option}"]).schedule
