@@ -97,6 +97,9 @@ class Lbfgs(Schedule):
     its loss stops decreasing in float32, and the float64 phase goes on from there."""
 
     def __init__(self, steps, finish_steps=0):
+        if finish_steps < 0:
+            raise PinnFitError(f"schedule.finish_steps={finish_steps}: give the float64 L-BFGS "
+                               "steps after the float32 ones, >= 0 (0: none)")
         self.phases = _checked([Phase("lbfgs", steps, "lbfgs", 1.0),
                                 Phase("lbfgs_float64", finish_steps, "lbfgs", 1.0,
                                       precision="float64")])

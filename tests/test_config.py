@@ -53,6 +53,14 @@ def test_a_schedule_that_never_trains_the_unknowns_is_rejected():
         PretrainIdentify(500, 0, 0, 1e-3, 1e-2, 1.0)
 
 
+def test_a_negative_float64_finish_names_its_key():
+    from pinn_cli.errors import PinnFitError
+    from pinn_cli.schedule import Lbfgs
+    with pytest.raises(PinnFitError, match=r"schedule.finish_steps=-1: give the float64 L-BFGS "
+                                           r"steps after the float32 ones, >= 0 \(0: none\)"):
+        Lbfgs(steps=100, finish_steps=-1)
+
+
 def test_typo_in_key_is_rejected():
     with pytest.raises(ConfigCompositionException, match="alpah"):
         _compose(["weighting=annealing", "weighting.alpah=0.5"])
