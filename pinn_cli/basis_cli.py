@@ -33,7 +33,7 @@ from pinn_cli.fit import call, unknowns_report
 from pinn_cli.identifiability import finite
 from pinn_cli.problem import Problem
 from pinn_cli.record import RunRecorder, atomic_write
-from pinn_cli.train import Row
+from pinn_cli.train import DTYPES, Row
 
 log = logging.getLogger("pinn-basis")
 
@@ -92,12 +92,11 @@ def _conditions(problem: Problem) -> Dict[str, dict]:
 
 
 def _set_precision(precision: str, threads) -> None:
-    dtypes = {"float32": torch.float32, "float64": torch.float64}
-    if precision not in dtypes:
+    if precision not in DTYPES:
         raise PinnFitError(f"precision={precision!r}: choose float32 or float64")
     if threads:
         torch.set_num_threads(int(threads))
-    torch.set_default_dtype(dtypes[precision])
+    torch.set_default_dtype(DTYPES[precision])
 
 
 def _base(run_dir: Path) -> dict:

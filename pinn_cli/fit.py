@@ -18,14 +18,13 @@ from pinn_cli.nets import hard_constrained, periodic_embedded
 from pinn_cli.profile import Refit
 from pinn_cli.record import RunRecorder, plot_run, read_csv
 from pinn_cli.scaling import WELL_SCALED, choose, residual_factors
-from pinn_cli.train import Trainer
+from pinn_cli.train import DTYPES, Trainer
 
 log = logging.getLogger("pinn-fit")
 
 
 def _setup_torch(cfg):
-    dtypes = {"float32": torch.float32, "float64": torch.float64}
-    if cfg.precision not in dtypes:
+    if cfg.precision not in DTYPES:
         raise PinnFitError(f"precision={cfg.precision!r}: choose float32 or float64")
     if cfg.device != "cpu" and not cfg.device.startswith("cuda"):
         raise PinnFitError(f"device={cfg.device!r}: choose cpu, cuda or cuda:N")
@@ -33,7 +32,7 @@ def _setup_torch(cfg):
         raise PinnFitError(f"device={cfg.device} but torch sees no CUDA device; use device=cpu")
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
-    torch.set_default_dtype(dtypes[cfg.precision])
+    torch.set_default_dtype(DTYPES[cfg.precision])
     torch.manual_seed(cfg.seed)
     return torch.device(cfg.device)
 

@@ -12,6 +12,8 @@ import torch
 from pinn_cli.errors import DivergedError
 from pinn_cli.schedule import Phase
 
+DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the `precision` settings
+
 
 @dataclass
 class Row:
@@ -186,7 +188,7 @@ class Trainer:
         are): a float64 finish continues a float32 run with its values, each exact in float64."""
         if precision is None:
             return
-        dtype = {"float32": torch.float32, "float64": torch.float64}[precision]
+        dtype = DTYPES[precision]
         torch.set_default_dtype(dtype)  # what the losses and diagnostics create from here on
         self.net.to(dtype)
         self.unknowns.to(dtype)
