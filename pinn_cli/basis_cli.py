@@ -26,14 +26,14 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.basis import Basis, fit_query, ranges_for, train_basis
-from pinn_cli.collocation import sample_box
+from pinn_cli.collocation import draw_points
 from pinn_cli.data import count_samples
 from pinn_cli.errors import PinnFitError
 from pinn_cli.fit import call, unknowns_report
 from pinn_cli.identifiability import finite
 from pinn_cli.problem import Problem
 from pinn_cli.record import RunRecorder, atomic_write
-from pinn_cli.train import DTYPES, Row
+from pinn_cli.train import Row, use_precision
 
 log = logging.getLogger("pinn-basis")
 
@@ -91,14 +91,6 @@ def _conditions(problem: Problem) -> Dict[str, dict]:
     return {eq.name: {"at": dict(at), "equation": eq.text} for eq, at in problem.conditions}
 
 
-def _set_precision(precision: str, threads) -> None:
-    if precision not in DTYPES:
-        raise PinnFitError(f"precision={precision!r}: choose float32 or float64")
-    if threads:
-        torch.set_num_threads(int(threads))
-    torch.set_default_dtype(DTYPES[precision])
-
-
 def _base(run_dir: Path) -> dict:
     return {"run_dir": str(run_dir), "torch": torch.__version__, "host": platform.node()}
 
@@ -138,7 +130,7 @@ def train_offline(cfg: DictConfig) -> Path:
         raise PinnFitError(f"{run_dir} already holds a run; pinn-basis never overwrites one: "
                            "start a new run (another hydra.run.dir)")
     b = cfg.basis
-    _set_precision(b.precision, cfg.threads)
+    use_precision(b.precision, cfg.threads)
     problem = call(cfg.pde)
     names = [u.name for u in problem.unknowns]
     if b.ranges is None:
@@ -281,21 +273,6 @@ def _load(cfg: DictConfig):
     return problem, basis, warnings
 
 
-def _points(cfg: DictConfig, problem: Problem):
-    """Residual points and each condition's points, as pinn_cli.fit.build draws them (the
-    observations join the residual points per query with collocation.include_observations)."""
-    col = cfg.collocation
-    if col.n_points < 0 or col.n_condition_points < 1:
-        raise PinnFitError("collocation.n_points must be >= 0 and n_condition_points >= 1")
-    if not col.n_points and not col.include_observations:
-        raise PinnFitError("no residual points: set collocation.n_points > 0 or "
-                           "collocation.include_observations=true")
-    colloc = sample_box(problem.domain, col.n_points, col.sampler, cfg.seed)
-    cond = [sample_box(problem.domain, col.n_condition_points, col.sampler, cfg.seed + 1 + i, at)
-            for i, (_, at) in enumerate(problem.conditions)]
-    return colloc, cond
-
-
 def queries(files: List[str], data: dict, samples) -> List[Tuple[str, int]]:
     """(file, sample) of each query: data.sample of every file, or with `samples` (`all` or
     `START:STOP`) those samples of every PDEBench file."""
@@ -369,7 +346,7 @@ def fit_online(cfg: DictConfig, run_dir: Path):
     cfg.basis.path; returns the largest relative error (what a sweeper minimises)."""
     start = time.perf_counter()
     problem, basis, warnings = _load(cfg)
-    colloc, cond = _points(cfg, problem)
+    colloc, cond = draw_points(problem, cfg.collocation, cfg.seed, trains_network=False)
     data = OmegaConf.to_container(cfg.data, resolve=True)
     q = cfg.basis
     todo = queries(query_files(cfg.data.file), data, q.get("samples"))

@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
-from pinn_cli.collocation import sample_box, sample_periodic
+from pinn_cli.collocation import draw_points, sample_box, sample_periodic
 from pinn_cli.console import Reporter
 from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.losses import Losses, Unknowns
@@ -18,21 +18,17 @@ from pinn_cli.nets import hard_constrained, periodic_embedded
 from pinn_cli.profile import Refit
 from pinn_cli.record import RunRecorder, plot_run, read_csv
 from pinn_cli.scaling import WELL_SCALED, choose, residual_factors
-from pinn_cli.train import DTYPES, Trainer
+from pinn_cli.train import Trainer, use_precision
 
 log = logging.getLogger("pinn-fit")
 
 
 def _setup_torch(cfg):
-    if cfg.precision not in DTYPES:
-        raise PinnFitError(f"precision={cfg.precision!r}: choose float32 or float64")
     if cfg.device != "cpu" and not cfg.device.startswith("cuda"):
         raise PinnFitError(f"device={cfg.device!r}: choose cpu, cuda or cuda:N")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise PinnFitError(f"device={cfg.device} but torch sees no CUDA device; use device=cpu")
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
-    torch.set_default_dtype(DTYPES[cfg.precision])
+    use_precision(cfg.precision, cfg.threads)
     torch.manual_seed(cfg.seed)
     return torch.device(cfg.device)
 
@@ -75,29 +71,20 @@ def build(cfg: DictConfig, device):
                  "; they make none of the conditions exact" if problem.conditions else "")
     net = net.to(device)
     col = cfg.collocation
-    if col.n_points < 0 or col.n_condition_points < 1:
-        raise PinnFitError("collocation.n_points must be >= 0 and n_condition_points >= 1")
     tensor = lambda a: torch.as_tensor(a, dtype=torch.get_default_dtype(), device=device)
     obs_x = tensor(obs.x)
-    colloc = [sample_box(problem.domain, col.n_points, col.sampler, cfg.seed)] if col.n_points else []
+    colloc, cond_x = draw_points(problem, col, cfg.seed)
     if col.include_observations:
-        colloc.append(obs_x.cpu())
-    if not colloc:
-        raise PinnFitError("no residual points: set collocation.n_points > 0 or "
-                           "collocation.include_observations=true")
-    cond_x = [tensor(sample_box(problem.domain, col.n_condition_points, col.sampler,
-                                cfg.seed + 1 + i, at)) for i, (_, at) in enumerate(problem.conditions)]
+        colloc = torch.cat([colloc, obs_x.cpu()])
+    cond_x = [tensor(c) for c in cond_x]
     periodic_x = [tensor(sample_periodic(problem.domain, p.input, col.n_condition_points,
                                          col.sampler, cfg.seed + 1 + len(cond_x) + i))
                   for i, p in enumerate(problem.periodic_losses)]
-    if col.resample_every < 0 or (col.resample_every and not col.n_points):
-        raise PinnFitError(f"collocation.resample_every={col.resample_every}: give 0 (never) or "
-                           "the Adam steps between draws, with collocation.n_points > 0")
     # draw 0 is the points above; draw k > 0 another scrambled Sobol (or uniform) set
     draw = lambda k: tensor(sample_box(problem.domain, col.n_points, col.sampler,
                                        cfg.seed + 7919 * k))
     causal = cfg.get("causal") or {}
-    losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(torch.cat(colloc)), cond_x,
+    losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(colloc), cond_x,
                     cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),
                     causal.get("chunks", 16), _residual_scaling(cfg, problem, obs),
                     (col.resample_every, draw))

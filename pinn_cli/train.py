@@ -9,10 +9,19 @@ from typing import Callable, Dict, List
 
 import torch
 
-from pinn_cli.errors import DivergedError
+from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.schedule import Phase
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the `precision` settings
+
+
+def use_precision(precision: str, threads: int | None = None) -> None:
+    """torch's default dtype for `precision` (float32 | float64) and, if given, its threads."""
+    if precision not in DTYPES:
+        raise PinnFitError(f"precision={precision!r}: choose float32 or float64")
+    if threads:
+        torch.set_num_threads(int(threads))
+    torch.set_default_dtype(DTYPES[precision])
 
 
 @dataclass

@@ -216,6 +216,8 @@ def test_a_bad_file_among_many_is_recorded_and_the_others_answered(work, tmp_pat
      "the basis was trained for problem oscillator"),
     ("pinn-fit", ["pde=oscillator", "schedule=basis", "basis.path=BASIS"],
      "declares no conditions"),
+    ("pinn-fit", OSC + ["schedule=basis", "basis.path=BASIS", "collocation.resample_every=50"],
+     "collocation.resample_every=50: schedule=basis trains no network"),
     ("pinn-basis", ["pde=heat1d"], "basis.ranges is not set: give the offline range of each "
      "unknown ['k'] of heat1d, e.g. 'basis.ranges={k: {lo: 0.05, hi: 0.2}}'"),
     ("pinn-basis", ["pde=oscillator", BASIS[0]], "pinn-basis pde=oscillator \""
