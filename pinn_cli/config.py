@@ -77,6 +77,9 @@ class PdeConf:
     # output transforms imposing conditions exactly: field -> expression in the inputs, the
     # constants and N (the network's output for the field), e.g. {u: "x*(1 - x)*N"}
     hard: Dict[str, str] = field(default_factory=dict)
+    # loss term -> weight measured best for this problem; weighting=fixed starts from these
+    # (its own weighting.weights win), the adaptive schemes ignore them
+    weights: Dict[str, float] = field(default_factory=dict)
     reference: Optional[ReferenceConf] = None
 
 
@@ -119,6 +122,7 @@ class FourierMLPConf(MLPConf):
 class FixedConf:
     _target_: str = "pinn_cli.weighting.Fixed"
     weights: Dict[str, float] = MISSING  # term -> λ, default 1
+    pde_weights: Dict[str, float] = MISSING  # the problem's own (pde.weights), under `weights`
 
 
 @dataclass

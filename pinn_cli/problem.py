@@ -157,9 +157,12 @@ class Problem:
     """An inverse problem: domain, fields, unknowns, residual equations and conditions."""
 
     def __init__(self, name, inputs, outputs, unknowns, residuals, constants=None,
-                 conditions=None, reference=None, periodic=None, hard=None, periodic_by="loss"):
+                 conditions=None, reference=None, periodic=None, hard=None, periodic_by="loss",
+                 weights=None):
         self.name = name
         self.reference = reference  # the project's solver for this problem (pinn-data), or None
+        # loss-term weights measured for this problem; weighting=fixed starts from them
+        self.weights = dict(_plain(weights) or {})
         self.inputs = list(inputs)
         bad = [k for k, v in inputs.items() if len(v) != 2]
         if bad:

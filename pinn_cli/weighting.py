@@ -45,18 +45,20 @@ class Weighting:
 
 
 class Fixed(Weighting):
-    """Constant λ_i from the config (`weighting.weights={data: 10}`); unnamed terms weigh 1."""
+    """Constant λ_i: the problem's own (`pde.weights`), then those of the config
+    (`weighting.weights={data: 10}`) over them; unnamed terms weigh 1."""
 
-    def __init__(self, weights=None):
-        self.weights = dict(weights or {})
+    def __init__(self, weights=None, pde_weights=None):
+        self.weights, self.pde_weights = dict(weights or {}), dict(pde_weights or {})
 
     def setup(self, kinds):
         super().setup(kinds)
-        unknown = sorted(set(self.weights) - set(kinds))
-        if unknown:
-            raise PinnFitError(f"weighting.weights names {unknown}, which are not loss terms; "
-                               f"the terms are {list(kinds)}")
-        self.lambdas.update({k: float(v) for k, v in self.weights.items()})
+        for key, given in (("pde.weights", self.pde_weights), ("weighting.weights", self.weights)):
+            unknown = sorted(set(given) - set(kinds))
+            if unknown:
+                raise PinnFitError(f"{key} names {unknown}, which are not loss terms; the terms "
+                                   f"are {list(kinds)}")
+            self.lambdas.update({k: float(v) for k, v in given.items()})
 
 
 class Annealing(Weighting):

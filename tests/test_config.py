@@ -98,3 +98,21 @@ def test_cli_typo_gives_one_line_error(tmp_path):
     assert r.returncode != 0
     assert "Could not find 'weighting/anealing'" in r.stderr
     assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_a_pde_ships_its_fixed_weights_and_the_users_win_over_them():
+    from pinn_cli.fit import call
+
+    def lambdas(overrides):
+        w = call(_compose(overrides).weighting)
+        w.setup({"data": "data", "burgers": "residual", "initial": "condition"})
+        return w.lambdas
+
+    assert lambdas(["pde=burgers1d"]) == {"data": 10.0, "burgers": 1.0, "initial": 1.0}
+    assert lambdas(["pde=burgers1d", "+weighting.weights.data=3",
+                    "+weighting.weights.initial=2"]) == {"data": 3.0, "burgers": 1.0,
+                                                         "initial": 2.0}
+    assert lambdas(["pde=burgers1d", "pde.weights.data=1"])["data"] == 1.0  # the plain weights
+    assert _compose(["pde=heat1d"]).weighting.pde_weights == {}
+    # the adaptive schemes have no such key and compose with any pde
+    assert "pde_weights" not in _compose(["pde=burgers1d", "weighting=annealing"]).weighting

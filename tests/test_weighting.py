@@ -44,6 +44,11 @@ def test_fixed_weights_and_typo():
     assert not w.wants_gradients(0)
     with pytest.raises(PinnFitError, match="'dta'"):
         Fixed({"dta": 1.0}).setup(KINDS)
+    w = Fixed({"data": 3.0}, pde_weights={"data": 10.0, "bc": 2.0})  # the config's win
+    w.setup(KINDS)
+    assert w.lambdas == {"data": 3.0, "pde": 1.0, "pde2": 1.0, "bc": 2.0}
+    with pytest.raises(PinnFitError, match=r"pde.weights names \['dta'\]"):
+        Fixed(pde_weights={"dta": 1.0}).setup(KINDS)
 
 
 def test_annealing_rejects_bad_alpha():
