@@ -197,8 +197,8 @@ class Trainer:
         are): a float64 finish continues a float32 run with its values, each exact in float64."""
         if precision is None:
             return
-        dtype = DTYPES[precision]
-        torch.set_default_dtype(dtype)  # what the losses and diagnostics create from here on
+        use_precision(precision)  # what the losses and diagnostics create from here on
+        dtype = torch.get_default_dtype()
         self.net.to(dtype)
         self.unknowns.to(dtype)
         self.losses.to(dtype)
