@@ -18,7 +18,7 @@ from pinn_cli.nets import hard_constrained, periodic_embedded
 from pinn_cli.profile import Refit
 from pinn_cli.record import RunRecorder, plot_run, read_csv
 from pinn_cli.scaling import WELL_SCALED, choose, residual_factors
-from pinn_cli.train import Trainer, use_precision
+from pinn_cli.train import Trainer, skip_dynamo_import, use_precision
 
 log = logging.getLogger("pinn-fit")
 
@@ -29,6 +29,7 @@ def _setup_torch(cfg):
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise PinnFitError(f"device={cfg.device} but torch sees no CUDA device; use device=cpu")
     use_precision(cfg.precision, cfg.threads)
+    skip_dynamo_import()
     torch.manual_seed(cfg.seed)
     return torch.device(cfg.device)
 
@@ -87,7 +88,7 @@ def build(cfg: DictConfig, device):
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(colloc), cond_x,
                     cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),
                     causal.get("chunks", 16), _residual_scaling(cfg, problem, obs),
-                    (col.resample_every, draw))
+                    (col.resample_every, draw), residual_at_observations=col.include_observations)
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
 

@@ -85,24 +85,30 @@ class Losses:
 
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
                  engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
-                 causal_chunks: int = 16, residual_factors=None, redraw=None):
+                 causal_chunks: int = 16, residual_factors=None, redraw=None,
+                 residual_at_observations: bool = False):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
         problem.periodic_losses, 2n points, the first n on the face input = lo and the next n
         the same points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
         `causal_chunks` M: causal training (ε = 0: off); `residual_factors`: residual name ->
         f_r multiplying its squared residual (scaling.residual_factors; default 1); `redraw`:
         (every, draw) for `redraw_at`: draw(k) gives the k-th set of random residual points,
-        draw(0) those at the head of `colloc_x` (the rest, the observations' points, stay)."""
+        draw(0) those at the head of `colloc_x` (the rest, the observations' points, stay);
+        `residual_at_observations`: the last len(obs_x) rows of `colloc_x` are `obs_x`
+        (collocation.include_observations), so the data term takes the fields' values from the
+        residual's network pass instead of a pass of its own (a time window, a redraw and a
+        precision change keep that order)."""
         self.problem, self.engine = problem, engine
         self.redraw_every, self.draw = redraw if redraw else (0, None)
         self.drawn = 0
         self.residual_roots = {k: math.sqrt(f) for k, f in (residual_factors or {}).items()}
         self.obs_x, self.obs_y = obs_x, obs_y
-        self.obs_cols = [problem.outputs.index(f) for f in obs_fields]
+        self.obs_fields, self.obs_cols = obs_fields, [problem.outputs.index(f) for f in obs_fields]
         self.colloc_x = colloc_x
+        self.residual_at_observations = residual_at_observations
         self._causal_setup(float(causal_epsilon), causal_chunks)
         self.residual_needs = problem.needs(problem.residuals)
-        self.conditions = [(eq, x, problem.needs([eq])) for (eq, _), x
+        self.conditions = [(eq, x, tuple(problem.needs([eq]))) for (eq, _), x
                            in zip(problem.conditions, condition_x)]
         if len(periodic_x) != len(problem.periodic_losses):
             raise ValueError(f"{len(problem.periodic_losses)} periodic loss terms but "
@@ -227,18 +233,37 @@ class Losses:
         return named | {name: x[:, i] for i, name in enumerate(self.problem.inputs)}
 
     def __call__(self, net, params) -> Dict[str, torch.Tensor]:
-        terms = {"data": _mean_square(net(self.obs_x)[:, self.obs_cols] - self.obs_y)}
-        res = self.problem.evaluate(self.problem.residuals,
-                                    self._named(net, self.colloc_x, self.residual_needs), params)
+        named = self._named(net, self.colloc_x, self.residual_needs)
+        if self.residual_at_observations:
+            fit = torch.stack([named[f][len(self.colloc_x) - len(self.obs_x):]
+                               for f in self.obs_fields], 1)
+        else:
+            fit = net(self.obs_x)[:, self.obs_cols]
+        terms = {"data": _mean_square(fit - self.obs_y)}
+        res = self.problem.evaluate(self.problem.residuals, named, params)
         res = {k: r * self.residual_roots[k] if k in self.residual_roots else r
                for k, r in res.items()}
         terms |= self._residual_terms(res)
-        for eq, x, needs in self.conditions:
-            r = self.problem.evaluate([eq], self._named(net, x, needs), params)[eq.name]
-            terms[eq.name] = _mean_square(r)
+        terms |= self._condition_terms(net, params)
         for p, x in self.periodic:
             terms[p.name] = self.periodic_mismatch(net, p, x)
         return terms
+
+    def _condition_terms(self, net, params) -> Dict[str, torch.Tensor]:
+        """Each condition's mean square residual, the conditions that need the same derivatives
+        evaluated in one network call on their points together (fewer, larger calls: cheaper)."""
+        groups: Dict[tuple, list] = {}
+        for eq, x, needs in self.conditions:
+            groups.setdefault(needs, []).append((eq, x))
+        terms = {}
+        for needs, members in groups.items():
+            sizes = [len(x) for _, x in members]
+            named = self._named(net, torch.cat([x for _, x in members]), list(needs))
+            parts = {k: v.split(sizes) for k, v in named.items()}
+            for i, (eq, _) in enumerate(members):
+                values = {k: v[i] for k, v in parts.items()}
+                terms[eq.name] = _mean_square(self.problem.evaluate([eq], values, params)[eq.name])
+        return {eq.name: terms[eq.name] for eq, _, _ in self.conditions}
 
     def periodic_mismatch(self, net, p, x) -> torch.Tensor:
         """Σ over the fields and their derivatives p.needs of mean (value at lo − value at hi)²,

@@ -114,3 +114,45 @@ def test_periodic_order_from_a_python_residual():
     (p,) = Problem(**spec).periodic
     assert p.name == "periodic_x" and p.needs == [("u", ()), ("u", (0,))]
     assert Problem(**BURGERS).periodic == []
+
+
+def test_shared_network_passes_give_the_terms_of_separate_ones():
+    # The data term taken from the residual's pass (the observations' points at the tail of the
+    # residual points, collocation.include_observations) and the conditions that need the same
+    # derivatives evaluated in one call give each term as a pass of its own would, also in a
+    # time window (which drops points from every set).
+    torch.manual_seed(0)
+    spec = dict(BURGERS, conditions={
+        "initial": {"at": {"t": 0.0}, "equation": "u + sin(pi*x)"},
+        "left": {"at": {"x": -1.0}, "equation": "u"},
+        "flux": {"at": {"x": 1.0}, "equation": "u_x - 0.5"}})
+    p = Problem(**spec)
+    net = MLP([(-1, 1), (0, 1)], [0.0], [1.0], width=10, depth=3).double()
+    box = lambda n: torch.rand(n, 2, dtype=torch.float64) * torch.tensor([2.0, 1.0]) - \
+        torch.tensor([1.0, 0.0])
+    obs_x, drawn = box(50), box(80)
+    obs_y = torch.sin(3 * obs_x[:, :1])
+    conds = [box(30), box(20), box(25)]
+    conds[0][:, 1], conds[1][:, 0], conds[2][:, 0] = 0.0, -1.0, 1.0
+    colloc = torch.cat([drawn, obs_x])
+    shared = Losses(p, obs_x, obs_y, ["u"], colloc, conds, residual_at_observations=True)
+    apart = Losses(p, obs_x, obs_y, ["u"], colloc, conds)
+    params = {"lambda1": torch.tensor(0.7, dtype=torch.float64),
+              "nu": torch.tensor(0.03, dtype=torch.float64)}
+    for window in (None, 0.5):
+        shared.restrict_time(window)
+        apart.restrict_time(window)
+        terms = shared(net, params)
+        assert list(terms) == ["data", "burgers", "initial", "left", "flux"]
+        for name, value in apart(net, params).items():
+            torch.testing.assert_close(terms[name], value, rtol=1e-12, atol=1e-14)
+        keep = lambda x: x[x[:, 1] <= 0.5] if window else x
+        o = keep(obs_x)
+        data = (net(o) - torch.sin(3 * o[:, :1])).square().mean()
+        left = net(keep(conds[1]))[:, 0].square().mean()
+        torch.testing.assert_close(terms["data"], data, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(terms["left"], left, rtol=1e-12, atol=1e-14)
+        xf = keep(conds[2]).clone().requires_grad_(True)
+        u_x = torch.autograd.grad(net(xf).sum(), xf, create_graph=True)[0][:, 0]
+        torch.testing.assert_close(terms["flux"], (u_x - 0.5).square().mean(), rtol=1e-12,
+                                   atol=1e-14)

@@ -23,3 +23,21 @@ def test_chunked_lbfgs_calls_give_the_same_iterates_as_one_call_per_iteration(tm
     single = _trajectory(tmp_path / "b", ["pde.unknowns.k.bounds=[1e-6,100.0]"])
     assert [r[1] for r in chunked].count("lbfgs") == 6  # rows at 125, 150, ..., 250
     assert chunked == single
+
+
+def test_an_lbfgs_run_never_imports_torch_dynamo(tmp_path):
+    # train.skip_dynamo_import spares about 1 s of start-up: torch's optimisers import
+    # torch._dynamo on their first zero_grad / add_param_group / state_dict otherwise. The run
+    # below calls all of them (L-BFGS in two precisions, checkpoints); -X importtime lists every
+    # module the process imports.
+    r = run_cli(["pde=burgers1d", "data.n_obs=200", "collocation.n_points=200",
+                 "schedule.steps=12", "schedule.finish_steps=4", "checkpoint_every=5",
+                 "log_every=5", "plots=false", "diagnostics=off"], tmp_path,
+                env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    (run,) = run_dirs(tmp_path / "outputs")
+    assert (run / "checkpoint.pt").exists()
+    imported = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "torch.optim.lbfgs" in imported  # the listing works
+    assert "torch._dynamo" not in imported
