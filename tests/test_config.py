@@ -108,7 +108,7 @@ def test_a_pde_ships_its_fixed_weights_and_the_users_win_over_them():
         w.setup({"data": "data", "burgers": "residual", "initial": "condition"})
         return w.lambdas
 
-    assert lambdas(["pde=burgers1d"]) == {"data": 10.0, "burgers": 1.0, "initial": 1.0}
+    assert lambdas(["pde=burgers1d"]) == {"data": 30.0, "burgers": 1.0, "initial": 1.0}
     assert lambdas(["pde=burgers1d", "+weighting.weights.data=3",
                     "+weighting.weights.initial=2"]) == {"data": 3.0, "burgers": 1.0,
                                                          "initial": 2.0}
