@@ -225,8 +225,8 @@ class Trainer:
         self.losses.restrict_time(phase.time_window)
         self.losses.redraw_at(self.step - self.phase_step)  # L-BFGS: those of its first step
         if phase.optimizer == "lbfgs":
-            # history 100: on Raissi's Burgers (3 draws) 260-350 iterations to 1 % against
-            # 310-430 with 50, each about 5 % dearer (README, Performance)
+            # history 100: on Raissi's Burgers (4 draws) within 1 % to stay after 480-630
+            # iterations, against 580-710 and one > 800 with 50 (README, Performance)
             self.optimizers = [torch.optim.LBFGS(
                 list(self.net.parameters()) + list(self.unknowns.parameters()),
                 lr=phase.lr * self.lr_factor, max_iter=1, max_eval=25, history_size=100,
