@@ -13,7 +13,7 @@ term; the w_m are computed from detached losses (no gradient flows through them)
 windows (n_m = n/M) this is the paper's (1/M) Σ_m w_m L_i,m; with ε = 0 it is the plain mean.
 """
 import math
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from torch import nn
@@ -110,6 +110,10 @@ class Losses:
         self.residual_needs = problem.needs(problem.residuals)
         self.conditions = [(eq, x, tuple(problem.needs([eq]))) for (eq, _), x
                            in zip(problem.conditions, condition_x)]
+        # conditions that need the same derivatives: one network call on their points together
+        self.condition_groups: Dict[tuple, List[int]] = {}
+        for i, (_, _, needs) in enumerate(self.conditions):
+            self.condition_groups.setdefault(needs, []).append(i)
         if len(periodic_x) != len(problem.periodic_losses):
             raise ValueError(f"{len(problem.periodic_losses)} periodic loss terms but "
                              f"{len(periodic_x)} point sets")
@@ -250,18 +254,16 @@ class Losses:
         return terms
 
     def _condition_terms(self, net, params) -> Dict[str, torch.Tensor]:
-        """Each condition's mean square residual, the conditions that need the same derivatives
+        """Each condition's mean square residual, a group of conditions with the same needs
         evaluated in one network call on their points together (fewer, larger calls: cheaper)."""
-        groups: Dict[tuple, list] = {}
-        for eq, x, needs in self.conditions:
-            groups.setdefault(needs, []).append((eq, x))
         terms = {}
-        for needs, members in groups.items():
-            sizes = [len(x) for _, x in members]
-            named = self._named(net, torch.cat([x for _, x in members]), list(needs))
-            parts = {k: v.split(sizes) for k, v in named.items()}
-            for i, (eq, _) in enumerate(members):
-                values = {k: v[i] for k, v in parts.items()}
+        for needs, members in self.condition_groups.items():
+            xs = [self.conditions[i][1] for i in members]
+            named = self._named(net, torch.cat(xs), list(needs))
+            parts = {k: v.split([len(x) for x in xs]) for k, v in named.items()}
+            for j, i in enumerate(members):
+                eq = self.conditions[i][0]
+                values = {k: v[j] for k, v in parts.items()}
                 terms[eq.name] = _mean_square(self.problem.evaluate([eq], values, params)[eq.name])
         return {eq.name: terms[eq.name] for eq, _, _ in self.conditions}
 
