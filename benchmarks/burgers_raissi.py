@@ -102,7 +102,8 @@ def targets(results, noise):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--file", default=str(REPO.parent / "shared" / "data" / "burgers_shock.h5"))
-    ap.add_argument("--seeds", default="0", help="e.g. 0-9 or 0,1,2 (noise and sampling seeds)")
+    ap.add_argument("--seeds", default="0", type=seeds_of,
+                    help="e.g. 0-9 or 0,1,2 (noise and sampling seeds)")
     ap.add_argument("--noise", type=float, default=0.0, help="fraction of std(u), e.g. 0.01")
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time (one torch thread each)")
     ap.add_argument("overrides", nargs="*", help="extra pinn-fit overrides")
@@ -111,7 +112,7 @@ def main(argv=None):
         sys.exit(f"{args.file} not found; pass --file PATH to Raissi's burgers_shock.h5")
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda s: run_seed(args.file, s, args.noise, args.overrides,
-                                                   tmp), seeds_of(args.seeds)))
+                                                   tmp), args.seeds))
     names = list(results[0]["truth"])
     print(f"Raissi's Burgers, 2000 points, noise {args.noise:g}, {results[0]['device']}, "
           f"{args.jobs} run(s) at a time; overrides: {' '.join(args.overrides) or 'none'}")

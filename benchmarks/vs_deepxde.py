@@ -178,7 +178,7 @@ def main(argv=None):
     ap.add_argument("--file", default=str(REPO.parent / "shared" / "data" / "burgers_shock.h5"))
     ap.add_argument("--n-obs", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seeds", help="several draws, e.g. 0-2 or 0,3: a table per draw, then "
+    ap.add_argument("--seeds", type=seeds_of, help="several draws, e.g. 0-2 or 0,3: a table per draw, then "
                                     "the medians of the times to 1 %% and their ratio")
     ap.add_argument("--iters", type=int, default=5000, help="DeepXDE's L-BFGS iterations")
     ap.add_argument("--every", type=int, default=50, help="DeepXDE: iterations per record")
@@ -186,7 +186,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not Path(args.file).is_file():
         sys.exit(f"{args.file} not found; pass --file PATH to Raissi's burgers_shock.h5")
-    seeds = seeds_of(args.seeds) if args.seeds else [args.seed]
+    seeds = args.seeds or [args.seed]
     draws = {}
     for seed in seeds:
         draws[seed] = result = compare(args, seed)
