@@ -178,8 +178,9 @@ def main(argv=None):
     ap.add_argument("--file", default=str(REPO.parent / "shared" / "data" / "burgers_shock.h5"))
     ap.add_argument("--n-obs", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seeds", type=seeds_of, help="several draws, e.g. 0-2 or 0,3: a table per draw, then "
-                                    "the medians of the times to 1 %% and their ratio")
+    ap.add_argument("--seeds", type=seeds_of,
+                    help="several draws, e.g. 0-2 or 0,3: a table per draw, then the medians of "
+                         "the times to 1 %% and their ratio")
     ap.add_argument("--iters", type=int, default=5000, help="DeepXDE's L-BFGS iterations")
     ap.add_argument("--every", type=int, default=50, help="DeepXDE: iterations per record")
     ap.add_argument("overrides", nargs="*", help="extra pinn-fit overrides")
