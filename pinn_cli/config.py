@@ -258,6 +258,7 @@ class Config:
     log_every: int = MISSING  # steps between rows of params.csv, losses.csv and grad_norms.csv
     plots: bool = MISSING
     derivatives: Engine = MISSING
+    compile: bool = MISSING  # torch.compile the loss terms (Losses._compile)
     scaling: Scaling = Scaling.auto  # residuals in the data's units (pinn_cli.scaling)
     checkpoint_every: int = MISSING  # steps between checkpoints (also at each phase end); 0: never
     on_divergence: OnDivergence = MISSING

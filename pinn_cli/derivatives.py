@@ -119,6 +119,12 @@ def _autograd(net, x, needs, outputs) -> Dict[Derivative, torch.Tensor]:
     return {d: get(d) for d in needs}
 
 
+def taylor_applies(net, needs: List[Derivative]) -> bool:
+    """Whether the Taylor engine can give `needs` on `net`: a net with a `taylor` method and
+    derivatives of order <= 2."""
+    return hasattr(net, "taylor") and all(len(idx) <= 2 for _, idx in needs)
+
+
 def evaluate_fields(net, x: torch.Tensor, needs: List[Derivative], outputs: List[str],
                     create_graph: bool = True, engine: str | None = None
                     ) -> Dict[Derivative, torch.Tensor]:
@@ -131,7 +137,7 @@ def evaluate_fields(net, x: torch.Tensor, needs: List[Derivative], outputs: List
     engine = engine or "auto"
     if engine not in ENGINES:
         raise PinnFitError(f"derivative engine {engine!r} is not known; choose one of {ENGINES}")
-    taylor_ok = hasattr(net, "taylor") and all(len(idx) <= 2 for _, idx in needs)
+    taylor_ok = taylor_applies(net, needs)
     if engine == "taylor" and not taylor_ok:
         raise PinnFitError("the taylor engine needs a net with a `taylor` method and "
                            "derivatives of order <= 2")

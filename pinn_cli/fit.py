@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.collocation import draw_points, sample_box, sample_periodic
 from pinn_cli.console import Reporter
+from pinn_cli.derivatives import taylor_applies
 from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.losses import Losses, Unknowns
 from pinn_cli.nets import hard_constrained, periodic_embedded
@@ -88,7 +89,16 @@ def build(cfg: DictConfig, device):
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(colloc), cond_x,
                     cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),
                     causal.get("chunks", 16), _residual_scaling(cfg, problem, obs),
-                    (col.resample_every, draw), residual_at_observations=col.include_observations)
+                    (col.resample_every, draw), residual_at_observations=col.include_observations,
+                    compiled=cfg.compile)
+    if cfg.compile and (cfg.derivatives.value == "autograd"
+                        or not taylor_applies(net, losses.derivative_needs())):
+        raise PinnFitError(
+            f"compile=true needs the Taylor derivative engine, which {problem.name} cannot use "
+            + ("with derivatives=autograd" if cfg.derivatives.value == "autograd" else
+               "(a derivative of order > 2, or a network without Taylor propagation)")
+            + "; set compile=false" + (" or derivatives=auto" if cfg.derivatives.value ==
+                                        "autograd" else ""))
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
 
@@ -145,6 +155,9 @@ def fit(cfg: DictConfig):
         return None
     device = _setup_torch(cfg)
     if cfg.schedule.get("_target_") == "pinn_cli.basis_cli.fit_online":  # schedule=basis
+        if cfg.compile:
+            raise PinnFitError("compile=true compiles pinn-fit's own training; schedule=basis "
+                               "answers with the basis and does not compile: set compile=false")
         from pinn_cli.basis_cli import fit_online
 
         return fit_online(cfg, run_dir)

@@ -86,7 +86,7 @@ class Losses:
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
                  engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
                  causal_chunks: int = 16, residual_factors=None, redraw=None,
-                 residual_at_observations: bool = False):
+                 residual_at_observations: bool = False, compiled: bool = False):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
         problem.periodic_losses, 2n points, the first n on the face input = lo and the next n
         the same points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
@@ -97,8 +97,10 @@ class Losses:
         `residual_at_observations`: the last len(obs_x) rows of `colloc_x` are `obs_x`
         (collocation.include_observations), so the data term takes the fields' values from the
         residual's network pass instead of a pass of its own (a time window, a redraw and a
-        precision change keep that order)."""
+        precision change keep that order); `compiled`: the terms and their gradients through
+        torch.compile (`_compile`)."""
         self.problem, self.engine = problem, engine
+        self._terms = _compile(self.terms) if compiled else self.terms
         self.redraw_every, self.draw = redraw if redraw else (0, None)
         self.drawn = 0
         self.residual_roots = {k: math.sqrt(f) for k, f in (residual_factors or {}).items()}
@@ -236,7 +238,16 @@ class Losses:
         named = {self.problem.derivative_name(d): v for d, v in vals.items()}
         return named | {name: x[:, i] for i, name in enumerate(self.problem.inputs)}
 
+    def derivative_needs(self) -> List[tuple]:
+        """Every field derivative the terms take: residuals, conditions, periodic faces."""
+        return list(self.residual_needs) + [d for _, _, needs in self.conditions for d in needs] \
+            + [d for p, _ in self.periodic for d in p.needs]
+
     def __call__(self, net, params) -> Dict[str, torch.Tensor]:
+        return self._terms(net, params)
+
+    def terms(self, net, params) -> Dict[str, torch.Tensor]:
+        """{term: scalar loss} at the network and the unknowns' physical values `params`."""
         named = self._named(net, self.colloc_x, self.residual_needs)
         if self.residual_at_observations:
             fit = torch.stack([named[f][len(self.colloc_x) - len(self.obs_x):]
@@ -273,6 +284,17 @@ class Losses:
         n = len(x) // 2
         vals = evaluate_fields(net, x, p.needs, self.problem.outputs, engine=self.engine)
         return sum(_mean_square(v[:n] - v[n:]) for v in vals.values())
+
+
+def _compile(terms):
+    """`terms` through torch.compile (TorchInductor: the forward pass and its backward each
+    fused into generated kernels; compiled once per precision and point count, cached on disk
+    for later runs). The trainer takes each term's gradient through the one graph
+    (retain_graph), which torch's donated buffers forbid, so those are turned off."""
+    import torch._functorch.config
+
+    torch._functorch.config.donated_buffer = False
+    return torch.compile(terms)
 
 
 def _mean_square(r: torch.Tensor) -> torch.Tensor:

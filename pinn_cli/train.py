@@ -28,8 +28,9 @@ def skip_dynamo_import() -> None:
     """Spares an L-BFGS run the import of torch._dynamo (about 1 s on a 2-core CPU, where a
     Burgers 1D fit reaches 1 % in 10-20 s). torch wraps the optimisers' zero_grad,
     add_param_group, state_dict and load_state_dict in torch._disable_dynamo, which imports
-    torch._dynamo on the first call to keep them out of torch.compile's tracing; pinn-fit never
-    compiles, so each wrapped function is given itself as its cached disabled version. Adam's
+    torch._dynamo on the first call to keep them out of torch.compile's tracing; pinn-fit
+    compiles the loss terms at most (compile=true), never an optimiser, so each wrapped function
+    is given itself as its cached disabled version. Adam's
     step imports torch._dynamo regardless; on a torch that caches elsewhere this changes nothing
     (tests/test_train.py checks that the import is spared)."""
     for name in ("zero_grad", "add_param_group", "state_dict", "load_state_dict"):
@@ -154,7 +155,7 @@ class Trainer:
             g = torch.autograd.grad(loss, weights + ks, retain_graph=True, allow_unused=True)
             flat[name] = torch.cat([(gi if gi is not None else torch.zeros_like(w)).reshape(-1)
                                     for gi, w in zip(g, weights)])
-            dk[name] = {k: 0.0 if gi is None else float(gi)
+            dk[name] = {k: 0.0 if gi is None else float(gi) + 0.0  # + 0.0: no -0.0 (compiled)
                         for k, gi in zip(params, g[len(weights):])}
         return flat, dk
 

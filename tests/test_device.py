@@ -5,6 +5,7 @@ import torch
 from hydra import compose, initialize_config_module
 
 from conftest import QUICK, run_cli, summary
+from test_compile import compiled_follows_eager
 from test_compose_matrix import SMALL, VARIANTS, two_steps_per_phase
 from test_reliability import SHORT, _same_run, _start, _wait_for_step
 
@@ -28,6 +29,10 @@ def test_cuda_run_matches_the_cpu_run_and_writes_the_same_folder(tmp_path):
     # float64, same seed and points: only the order of the GPU's reductions differs
     assert abs(k_gpu - k_cpu) <= 1e-6 * abs(k_cpu), (k_cpu, k_gpu)
     assert gpu["steps"] == cpu["steps"]
+
+
+def test_compile_on_cuda_follows_the_eager_cuda_run(tmp_path):
+    compiled_follows_eager(tmp_path, ["device=cuda"])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
