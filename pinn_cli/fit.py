@@ -91,14 +91,13 @@ def build(cfg: DictConfig, device):
                     causal.get("chunks", 16), _residual_scaling(cfg, problem, obs),
                     (col.resample_every, draw), residual_at_observations=col.include_observations,
                     compiled=cfg.compile)
-    if cfg.compile and (cfg.derivatives.value == "autograd"
-                        or not taylor_applies(net, losses.derivative_needs())):
+    autograd = cfg.derivatives.value == "autograd"
+    if cfg.compile and (autograd or not taylor_applies(net, losses.derivative_needs())):
         raise PinnFitError(
             f"compile=true needs the Taylor derivative engine, which {problem.name} cannot use "
-            + ("with derivatives=autograd" if cfg.derivatives.value == "autograd" else
-               "(a derivative of order > 2, or a network without Taylor propagation)")
-            + "; set compile=false" + (" or derivatives=auto" if cfg.derivatives.value ==
-                                        "autograd" else ""))
+            + ("with derivatives=autograd; set compile=false or derivatives=auto" if autograd else
+               "(a derivative of order > 2, or a network without Taylor propagation); set "
+               "compile=false"))
     unknowns = Unknowns(problem).to(device)
     return problem, obs, net, losses, unknowns
 

@@ -48,6 +48,9 @@ def test_a_compiled_run_follows_the_eager_one(tmp_path):
     (["derivatives=autograd"], "compile=true needs the Taylor derivative engine, which heat1d "
                                "cannot use with derivatives=autograd; set compile=false or "
                                "derivatives=auto"),
+    (["pde.residuals.heat=u_t - k*u_xxx"], "which heat1d cannot use (a derivative of order "
+                                            "> 2, or a network without Taylor propagation); "
+                                            "set compile=false"),
     (["schedule=basis"], "schedule=basis answers with the basis and does not compile: set "
                          "compile=false"),
 ])
