@@ -46,6 +46,18 @@ def seeds_of(text):
     return [int(s) for s in text.split(",")]
 
 
+def parsed(ap, argv):
+    """`ap`'s arguments (with `--file` for Raissi's burgers_shock.h5, beside this repository by
+    default) and the pinn-fit overrides after them, parsed; one line and exit 1 when the file is
+    missing."""
+    ap.add_argument("--file", default=str(REPO.parent / "shared" / "data" / "burgers_shock.h5"))
+    ap.add_argument("overrides", nargs="*", help="extra pinn-fit overrides")
+    args = ap.parse_args(argv)
+    if not Path(args.file).is_file():
+        sys.exit(f"{args.file} not found; pass --file PATH to Raissi's burgers_shock.h5")
+    return args
+
+
 def run_seed(file, seed, noise, overrides, tmp):
     run = Path(tmp) / f"seed{seed}"
     cmd = [sys.executable, "-m", "pinn_cli", "pde=burgers1d", f"data.file={file}",
@@ -101,15 +113,11 @@ def targets(results, noise):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--file", default=str(REPO.parent / "shared" / "data" / "burgers_shock.h5"))
     ap.add_argument("--seeds", default="0", type=seeds_of,
                     help="e.g. 0-9 or 0,1,2 (noise and sampling seeds)")
     ap.add_argument("--noise", type=float, default=0.0, help="fraction of std(u), e.g. 0.01")
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time (one torch thread each)")
-    ap.add_argument("overrides", nargs="*", help="extra pinn-fit overrides")
-    args = ap.parse_args(argv)
-    if not Path(args.file).is_file():
-        sys.exit(f"{args.file} not found; pass --file PATH to Raissi's burgers_shock.h5")
+    args = parsed(ap, argv)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda s: run_seed(args.file, s, args.noise, args.overrides,
                                                    tmp), args.seeds))

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from burgers_raissi import seeds_of  # this folder is on sys.path when run as a script
+from burgers_raissi import parsed, seeds_of  # this folder is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH = {"lambda1": 1.0, "nu": 0.01 / math.pi}
@@ -175,7 +175,6 @@ def print_table(result, seed):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--file", default=str(REPO.parent / "shared" / "data" / "burgers_shock.h5"))
     ap.add_argument("--n-obs", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=seeds_of,
@@ -183,10 +182,7 @@ def main(argv=None):
                          "the times to 1 %% and their ratio")
     ap.add_argument("--iters", type=int, default=5000, help="DeepXDE's L-BFGS iterations")
     ap.add_argument("--every", type=int, default=50, help="DeepXDE: iterations per record")
-    ap.add_argument("overrides", nargs="*", help="extra pinn-fit overrides")
-    args = ap.parse_args(argv)
-    if not Path(args.file).is_file():
-        sys.exit(f"{args.file} not found; pass --file PATH to Raissi's burgers_shock.h5")
+    args = parsed(ap, argv)
     seeds = args.seeds or [args.seed]
     draws = {}
     for seed in seeds:
