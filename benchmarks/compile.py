@@ -36,7 +36,9 @@ def run(overrides, folder, env):
         sys.exit(f"pinn-fit failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     with open(folder / "params.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    firsts = {r["phase"]: i for i, r in reversed(list(enumerate(rows)))}
+    firsts = {}  # phase -> index of its first row
+    for i, r in enumerate(rows):
+        firsts.setdefault(r["phase"], i)
     per_step = [1000 * (float(b["elapsed_s"]) - float(a["elapsed_s"]))
                 / (int(b["step"]) - int(a["step"]))
                 for i, (a, b) in enumerate(zip(rows, rows[1:]))
