@@ -173,6 +173,13 @@ def print_table(result, seed):
               + f" {fin['lambda1']:.3g}/{fin['nu']:.3g}".rjust(17) + f" {r['wall_seconds']:7.0f}")
 
 
+def speedup_line(what, s, undefined):
+    """Issue 9's target line for the speed-up `s` (None: `undefined` says why)."""
+    if not s:
+        return f"speed-up to 1 %{what}: not defined ({undefined})"
+    return f"speed-up to 1 %{what}: {s:.2f}x (target >= 5x): {'pass' if s >= 5 else 'FAIL'}"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-obs", type=int, default=2000)
@@ -189,10 +196,7 @@ def main(argv=None):
         draws[seed] = result = compare(args, seed)
         print_table(result, seed)
     if len(seeds) == 1:
-        s = result["speedup_to_1pct"]
-        line = (f"speed-up to 1 %: {s:.2f}x (target >= 5x): {'pass' if s >= 5 else 'FAIL'}" if s
-                else "speed-up to 1 %: not defined (one of them never reached 1 %)")
-        print(line)
+        print(speedup_line("", result["speedup_to_1pct"], "one of them never reached 1 %"))
         print(json.dumps({"benchmark": "vs_deepxde", "n_obs": args.n_obs, "seed": seeds[0],
                           "overrides": args.overrides, **result}))
         return
@@ -205,8 +209,7 @@ def main(argv=None):
     shown = {k: f"{v:.1f} s" if math.isfinite(v) else "never" for k, v in med.items()}
     print(f"median time to 1 % over {len(seeds)} draws: pinn-fit {shown['pinn-fit']}, "
           f"DeepXDE {shown['deepxde']}; per draw {per}")
-    print(f"speed-up to 1 % (medians): {s:.2f}x (target >= 5x): {'pass' if s >= 5 else 'FAIL'}"
-          if s else "speed-up to 1 % (medians): not defined (pinn-fit's median never reached it)")
+    print(speedup_line(" (medians)", s, "pinn-fit's median never reached it"))
     print(json.dumps({"benchmark": "vs_deepxde", "n_obs": args.n_obs, "seeds": seeds,
                       "overrides": args.overrides, "draws": draws,
                       "median_seconds_to_1pct": {k: v if math.isfinite(v) else None

@@ -144,24 +144,28 @@ class NTKConf(AnnealingConf):
 
 
 @dataclass
-class PretrainIdentifyConf:
-    _target_: str = "pinn_cli.schedule.PretrainIdentify"
-    pretrain_steps: int = MISSING
-    identify_steps: int = MISSING
+class AdamScheduleConf:
+    """The settings every schedule with Adam phases shares: their learning rates, then
+    `lbfgs_steps` of L-BFGS over everything (pinn_cli.schedule)."""
+
+    _target_: str = MISSING
     lbfgs_steps: int = MISSING
     lr: float = MISSING
-    unknowns_lr: float = MISSING
+    unknowns_lr: float = MISSING  # the unknowns' own Adam learning rate
     decay: float = MISSING  # learning rates multiplied by this every 1000 Adam steps
 
 
 @dataclass
-class JointConf:
+class PretrainIdentifyConf(AdamScheduleConf):
+    _target_: str = "pinn_cli.schedule.PretrainIdentify"
+    pretrain_steps: int = MISSING
+    identify_steps: int = MISSING
+
+
+@dataclass
+class JointConf(AdamScheduleConf):
     _target_: str = "pinn_cli.schedule.Joint"
     steps: int = MISSING
-    lbfgs_steps: int = MISSING
-    lr: float = MISSING
-    unknowns_lr: float = MISSING
-    decay: float = MISSING
 
 
 @dataclass
@@ -172,28 +176,20 @@ class LbfgsConf:
 
 
 @dataclass
-class ContinuationConf:
+class ContinuationConf(AdamScheduleConf):
     _target_: str = "pinn_cli.schedule.Continuation"
     unknown: str = MISSING  # the unknown the stages hold, by name
     values: List[float] = MISSING  # its value in each stage, in order; []: no stages
     stage_steps: int = MISSING  # Adam steps per stage (forward PINN, the unknown held)
     identify_steps: int = MISSING
-    lbfgs_steps: int = MISSING
-    lr: float = MISSING
-    unknowns_lr: float = MISSING
-    decay: float = MISSING
 
 
 @dataclass
-class MarchingConf:
+class MarchingConf(AdamScheduleConf):
     _target_: str = "pinn_cli.schedule.Marching"
     windows: int = MISSING  # M: stage m keeps the points with t <= t_lo + (m/M)(t_hi - t_lo)
     window_steps: int = MISSING  # Adam steps per window (forward PINN, unknowns at the guess)
     identify_steps: int = MISSING
-    lbfgs_steps: int = MISSING
-    lr: float = MISSING
-    unknowns_lr: float = MISSING
-    decay: float = MISSING
 
 
 @dataclass

@@ -1,0 +1,71 @@
+"""The benchmarks' target arithmetic (issue 9's pass/fail lines), on made-up run records."""
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import burgers_raissi  # noqa: E402
+import vs_deepxde  # noqa: E402
+
+NU = vs_deepxde.TRUTH["nu"]
+
+
+def _rows(*pairs):
+    """(seconds, lambda1 rel. error, nu rel. error) -> vs_deepxde's (seconds, values) rows."""
+    return [(s, {"lambda1": 1 + a, "nu": NU * (1 + b)}) for s, a, b in pairs]
+
+
+def test_figures_time_to_1pct_needs_both_unknowns_and_budgets_take_the_last_row():
+    rows = _rows((0.0, -1.0, 2.1), (8.0, 0.005, 0.02), (12.0, 0.009, -0.0099),
+                 (40.0, 0.001, 0.002))
+    f = vs_deepxde.figures(rows, 41.0)
+    assert f["seconds_to_1pct"] == 12.0  # at 8 s nu is still 2 % off
+    assert f["errors_pct_at_budget"][10]["nu"] == pytest.approx(2.0)
+    assert f["errors_pct_at_budget"][30]["lambda1"] == pytest.approx(0.9)
+    assert f["errors_pct_at_budget"][60]["nu"] == pytest.approx(0.2)
+    assert f["final_errors_pct"]["lambda1"] == pytest.approx(0.1)
+    assert vs_deepxde.figures(_rows((5.0, 0.5, 0.5)), 5.0)["seconds_to_1pct"] is None
+
+
+def test_speedup_line_passes_from_5x():
+    assert vs_deepxde.speedup_line("", 5.0, "-").endswith("5.00x (target >= 5x): pass")
+    assert vs_deepxde.speedup_line(" (medians)", 3.94, "-") == \
+        "speed-up to 1 % (medians): 3.94x (target >= 5x): FAIL"
+    assert vs_deepxde.speedup_line("", None, "one never reached 1 %") == \
+        "speed-up to 1 %: not defined (one never reached 1 %)"
+
+
+def test_first_within_and_seed_ranges():
+    truth = {"lambda1": 1.0, "nu": NU}
+    rows = [{"elapsed_s": "3.0", "lambda1": "0.5", "nu": str(NU)},
+            {"elapsed_s": "9.5", "lambda1": "1.0005", "nu": str(NU * 1.002)},
+            {"elapsed_s": "20.0", "lambda1": "1.0", "nu": str(NU * 1.0005)}]
+    assert burgers_raissi.first_within(rows, truth, 0.01) == 9.5
+    assert burgers_raissi.first_within(rows, truth, 0.001) == 20.0
+    assert burgers_raissi.first_within(rows, truth, 1e-6) is None
+    assert burgers_raissi.seeds_of("0-3") == [0, 1, 2, 3]
+    assert burgers_raissi.seeds_of("0,5") == [0, 5]
+
+
+def _run(seed, nu_err_pct, wall=200.0, crlb=0.004):
+    return {"seed": seed, "wall_seconds": wall, "truth": {"nu": NU},
+            "estimates": {"nu": NU * (1 + nu_err_pct / 100)},
+            "rel_errors_pct": {"nu": abs(nu_err_pct)}, "crlb_rel_std": {"nu": crlb}}
+
+
+def test_clean_target_needs_0_1pct_within_300_s():
+    lines = burgers_raissi.targets([_run(0, 0.05), _run(1, -0.154), _run(2, 0.05, wall=301)],
+                                   noise=0)
+    assert [ok for _, ok in lines] == [True, False, False]
+    assert "worst 0.154 %" in lines[1][0]
+
+
+def test_noisy_target_compares_the_spread_with_twice_the_bound():
+    runs = [_run(s, e) for s, e in enumerate((0.4, -0.4, 0.4, -0.4))]  # spread 0.462 %
+    (text, ok), = burgers_raissi.targets(runs, noise=0.01)
+    assert ok and "ratio 1.15" in text
+    (text, ok), = burgers_raissi.targets([_run(s, e, crlb=0.002) for s, e in
+                                          enumerate((0.4, -0.4, 0.4, -0.4))], noise=0.01)
+    assert not ok and math.isclose(float(text.split("ratio ")[1].split(";")[0]), 2.31)
