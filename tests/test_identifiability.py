@@ -138,6 +138,62 @@ def test_a_flat_profile_is_reported_as_flat():
     assert p["flat"] and "interval95" not in p
 
 
+class _TwoMisfits(_Parabola):
+    """A stand-in re-fit whose objective J rises c_total (k - k*)^2 while its data misfit
+    alone rises only c_data (k - k*)^2 (the network trading the residual for the data)."""
+
+    def __init__(self, k_star, c_total, c_data, m0=1e-4):
+        super().__init__(k_star, c_total, m0)
+        self.c_data, self.last_data_mse = c_data, None
+
+    def __call__(self, name, value, steps):
+        self.last_data_mse = self.m0 + self.c_data * (value - self.k_star) ** 2
+        return super().__call__(name, value, steps)
+
+
+def test_profile_deviance_reads_the_objective_and_sigma_the_data_misfit():
+    from pinn_cli.profile import profile
+
+    n, m0, k_star = 1000, 1e-4, 0.1
+    p = profile(_TwoMisfits(k_star, 8.0, 0.5, m0), "k", k_star, n, noise_var=0.0,
+                rel_step=0.01, points=[-2, -1, 1, 2], steps=1)
+    assert p["sigma2"] == pytest.approx(m0)  # the data misfit at the estimate
+    assert p["std"] == pytest.approx(np.sqrt(m0 / (n * 8.0)), rel=1e-9)  # J's curvature
+    assert p["data_mse"][0] == pytest.approx(m0 + 0.5 * (0.02 * k_star) ** 2)
+    assert p["objective"][0] == pytest.approx(m0 + 8.0 * (0.02 * k_star) ** 2)
+
+
+def test_refit_returns_the_weighted_loss_in_the_datas_units(float64):
+    import torch
+
+    from pinn_cli.losses import Losses, Unknowns
+    from pinn_cli.nets import MLP
+    from pinn_cli.profile import Refit
+
+    problem = _problem()  # heat1d: terms data, heat, left, right
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 2, generator=g, dtype=torch.float64) * torch.tensor([1.0, 0.5])
+    cond = [x[:16].clone(), x[16:32].clone()]
+    cond[0][:, 0], cond[1][:, 0] = 0.0, 1.0
+    y = torch.sin(torch.pi * x[:, :1])
+    losses = Losses(problem, x, y, ["u"], x, cond)
+    torch.manual_seed(0)
+    net = MLP([(0.0, 1.0), (0.0, 0.5)], [0.0], [1.0], width=8, depth=2).double()
+    unknowns = Unknowns(problem)
+    lambdas = {"data": 30.0, "heat": 1.0, "left": 2.0, "right": 1.0}
+    refit = Refit(net, unknowns, losses, lambdas)
+
+    j0 = refit("k", 0.2, steps=0)
+    with torch.no_grad():
+        terms = losses(net, {"k": torch.tensor(0.2, dtype=torch.float64)})
+    assert refit.last_data_mse == pytest.approx(float(terms["data"]), rel=1e-12)
+    assert j0 == pytest.approx(float(sum(lambdas[k] * v for k, v in terms.items())) / 30.0,
+                               rel=1e-12)
+    assert j0 > refit.last_data_mse  # the residual's share is in it
+    assert refit("k", 0.2, steps=20) < j0  # the re-fit lowers it
+    assert float(unknowns.physical()["k"].detach()) == pytest.approx(0.5)  # trained state kept
+
+
 class _Gaussian2:
     """A stand-in re-fit of two unknowns with misfit m0 + ½ dᵀ H d, d = k − k*: holding one
     at a value, the other goes to its conditional minimum, as a re-fit would."""
