@@ -86,13 +86,12 @@ def profile(refit: Refit, name: str, estimate: float, n_obs: int, noise_var: flo
             rel_step: float, points: List[float], steps: int) -> Dict:
     """The profile of `name` at estimate × (1 + c × rel_step) for c in `points` (0 included:
     the re-fitted estimate itself), each point re-fitted for `steps` L-BFGS iterations: its
-    objective J and data misfit, the deviance, the fitted parabola and the 95 % interval. A
-    `refit` without `last_data_mse` is taken to return the data misfit itself."""
+    objective J and data misfit, the deviance, the fitted parabola and the 95 % interval."""
     values = [estimate * (1 + c * rel_step) for c in sorted(set(points) | {0.0})]
     objective, mse, trace = [], [], {}
     for v in values:
         objective.append(refit(name, v, steps))
-        mse.append(getattr(refit, "last_data_mse", objective[-1]))
+        mse.append(refit.last_data_mse)
         for k, x in getattr(refit, "last_unknowns", {}).items():
             if k != name:
                 trace.setdefault(k, []).append(x)

@@ -99,14 +99,15 @@ def test_training_warnings_read_the_logs():
 
 
 class _Parabola:
-    """A stand-in re-fit whose data misfit is exactly m0 + c (k - k_star)^2."""
+    """A stand-in re-fit whose objective and data misfit are exactly m0 + c (k - k_star)^2."""
 
     def __init__(self, k_star, c, m0=1e-4):
         self.k_star, self.c, self.m0, self.calls = k_star, c, m0, []
 
     def __call__(self, name, value, steps):
         self.calls.append((name, value, steps))
-        return self.m0 + self.c * (value - self.k_star) ** 2
+        self.last_data_mse = self.m0 + self.c * (value - self.k_star) ** 2
+        return self.last_data_mse
 
 
 def test_profile_of_an_exact_parabola_gives_its_centre_and_width():
@@ -144,11 +145,12 @@ class _TwoMisfits(_Parabola):
 
     def __init__(self, k_star, c_total, c_data, m0=1e-4):
         super().__init__(k_star, c_total, m0)
-        self.c_data, self.last_data_mse = c_data, None
+        self.c_data = c_data
 
     def __call__(self, name, value, steps):
+        objective = super().__call__(name, value, steps)
         self.last_data_mse = self.m0 + self.c_data * (value - self.k_star) ** 2
-        return super().__call__(name, value, steps)
+        return objective
 
 
 def test_profile_deviance_reads_the_objective_and_sigma_the_data_misfit():
@@ -195,8 +197,8 @@ def test_refit_returns_the_weighted_loss_in_the_datas_units(float64):
 
 
 class _Gaussian2:
-    """A stand-in re-fit of two unknowns with misfit m0 + ½ dᵀ H d, d = k − k*: holding one
-    at a value, the other goes to its conditional minimum, as a re-fit would."""
+    """A stand-in re-fit of two unknowns with objective and misfit m0 + ½ dᵀ H d, d = k − k*:
+    holding one at a value, the other goes to its conditional minimum, as a re-fit would."""
 
     def __init__(self, cov, k_star=(0.1, 2.0), m0=1e-4):
         self.h, self.k_star, self.m0 = np.linalg.inv(np.asarray(cov)), np.asarray(k_star), m0
@@ -210,7 +212,8 @@ class _Gaussian2:
         d[j] = -self.h[j, i] / self.h[j, j] * d[i]
         k = self.k_star + d
         self.last_unknowns = dict(zip(self.names, map(float, k)))
-        return self.m0 + 0.5 * float(d @ self.h @ d)
+        self.last_data_mse = self.m0 + 0.5 * float(d @ self.h @ d)
+        return self.last_data_mse
 
 
 @pytest.mark.parametrize("r", [-0.8, 0.0, 0.6])
