@@ -2,7 +2,8 @@
 
 - `pinn-basis` (`train_offline`): config → problem + ranges → train_basis → a run folder
   basis/DATE/TIME with basis.pt, history.csv (validation curve) and summary.json.
-- `pinn-fit schedule=basis basis.path=FOLDER` (`fit_online`, called by pinn_cli.fit.fit): config →
+- `pinn-fit schedule=basis basis.path=FOLDER` (`fit_online`, the schedule's `_target_`, which
+  pinn_cli.fit.fit calls with the config and the run folder, as it trains nothing): config →
   problem + basis + residual/condition points, then for each data file (data.file: one path, a
   glob, or a comma-separated list) the data → fit_query → one row of queries.csv; the run folder
   also holds summary.json, params.csv and losses.csv as any pinn-fit run does.
@@ -344,6 +345,9 @@ def _log_query(n: int, total: int, a: dict) -> None:
 def fit_online(cfg: DictConfig, run_dir: Path):
     """`pinn-fit schedule=basis`: answer each data file's inverse query with the frozen basis at
     cfg.basis.path; returns the largest relative error (what a sweeper minimises)."""
+    if cfg.compile:
+        raise PinnFitError("compile=true compiles pinn-fit's own training; schedule=basis "
+                           "answers with the basis and does not compile: set compile=false")
     start = time.perf_counter()
     problem, basis, warnings = _load(cfg)
     colloc, cond = draw_points(problem, cfg.collocation, cfg.seed, trains_network=False)

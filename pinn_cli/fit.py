@@ -19,6 +19,7 @@ from pinn_cli.nets import hard_constrained, periodic_embedded
 from pinn_cli.profile import Refit
 from pinn_cli.record import RunRecorder, plot_run, read_csv
 from pinn_cli.scaling import WELL_SCALED, choose, residual_factors
+from pinn_cli.schedule import Schedule
 from pinn_cli.train import Trainer, skip_dynamo_import, use_precision
 
 log = logging.getLogger("pinn-fit")
@@ -153,13 +154,9 @@ def fit(cfg: DictConfig):
                  previous["status"])
         return None
     device = _setup_torch(cfg)
-    if cfg.schedule.get("_target_") == "pinn_cli.basis_cli.fit_online":  # schedule=basis
-        if cfg.compile:
-            raise PinnFitError("compile=true compiles pinn-fit's own training; schedule=basis "
-                               "answers with the basis and does not compile: set compile=false")
-        from pinn_cli.basis_cli import fit_online
-
-        return fit_online(cfg, run_dir)
+    target = get_method(cfg.schedule._target_)
+    if not (isinstance(target, type) and issubclass(target, Schedule)):
+        return target(cfg, run_dir)  # a schedule that trains nothing (schedule=basis) runs itself
     problem, obs, net, losses, unknowns = build(cfg, device)
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
     weighting = call(cfg.weighting)
