@@ -62,14 +62,15 @@ def _mutate(path, what, name, where, draw_bytes):
         elif what == "short":
             f[name] = arr[:-1] if arr.ndim else arr
         elif what in ("nan", "inf"):
-            flat = np.array(arr, dtype=np.float64).reshape(-1)
+            flat = np.array(np.real(arr), dtype=np.float64).reshape(-1)
             if flat.size:
                 flat[where % flat.size] = np.nan if what == "nan" else -np.inf
             f[name] = flat.reshape(np.shape(arr))
         elif what == "empty":
             f[name] = np.zeros((0,))
         elif what == "int":
-            f[name] = np.round(np.real(np.asarray(arr)) * 10).astype(np.int32)
+            with np.errstate(invalid="ignore"):  # an earlier NaN/Inf mutation casts to garbage
+                f[name] = np.round(np.real(np.asarray(arr)) * 10).astype(np.int32)
         elif what == "string":
             f[name] = np.array([b"a", b"b"])
         elif what == "complex":
