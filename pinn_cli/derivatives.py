@@ -9,7 +9,7 @@ Two engines:
 - "autograd": reverse-mode autograd nested once per derivative order; generic over networks and
   orders, and the reference.
 """
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 from torch import nn
@@ -21,71 +21,81 @@ ENGINES = ("auto", "taylor", "autograd")
 
 
 class Jet:
-    """Forward-mode Taylor propagation of a hidden state: its value `v` (N, width), first input
-    derivatives `d1` (F, N, width) and second ones `d2` (S, N, width). The k-th second derivative
-    is along the first derivatives number pi[k] and pj[k]; pi = pj = None means pair k is (k, k).
-    The three are kept apart, at three matmul calls per layer: stacked in one tensor (one matmul),
-    the copies of stacking and slicing made the loss + backward 20-40 % slower on a 2-core CPU."""
+    """Forward-mode Taylor propagation of a hidden state: its value `v` (N, width), its first
+    input derivatives `d1` (a list of F tensors (N, width)) and second ones `d2` (S tensors); the
+    k-th second derivative is along the first derivatives number `pairs[k]` = (i, j).
+    Each derivative is a tensor of its own: stacked (F, N, width) tensors cost broadcast
+    products, reductions over the stacking axis and slices in the backward pass, and made the
+    loss + gradient of Raissi's Burgers 1.2x slower on a 2-core CPU (benchmarks/derivatives.py);
+    one stacked tensor per layer (one matmul) was slower still."""
 
-    def __init__(self, v, d1, d2, pi: torch.Tensor | None, pj: torch.Tensor | None):
-        self.v, self.d1, self.d2, self.pi, self.pj = v, d1, d2, pi, pj
+    def __init__(self, v, d1: List[torch.Tensor], d2: List[torch.Tensor],
+                 pairs: List[Tuple[int, int]]):
+        self.v, self.d1, self.d2, self.pairs = v, d1, d2, pairs
 
     @classmethod
     def seed(cls, z: torch.Tensor, dz: torch.Tensor, first: List[int], second: List[tuple]):
         """Jet of an input z (N, n_in) that is affine in x: d_i z = dz[i] e_i, d_ij z = 0."""
-        n, n_in = z.shape
-        d1 = torch.diag(dz)[first].unsqueeze(1).expand(-1, n, -1)
-        return cls.input(z, d1, z.new_zeros(len(second), n, n_in), first, second)
+        unit = torch.diag(dz)
+        return cls.input(z, [unit[i].expand_as(z) for i in first],
+                         [torch.zeros_like(z) for _ in second], first, second)
 
     @classmethod
     def input(cls, v, d1, d2, first: List[int], second: List[tuple]):
-        """Jet of an input v (N, n_in) with its derivatives d1 (F, N, n_in) along the inputs
-        `first` and d2 (S, N, n_in) along the index pairs `second`."""
-        pi, pj = ([first.index(p[k]) for p in second] for k in (0, 1))
-        if pi == pj == list(range(len(second))):
-            pi = pj = None
-        else:
-            pi, pj = (torch.tensor(i, dtype=torch.long, device=v.device) for i in (pi, pj))
-        return cls(v, d1, d2, pi, pj)
+        """Jet of an input v (N, n_in) with its derivatives d1 (F tensors (N, n_in)) along the
+        inputs `first` and d2 (S tensors) along the index pairs `second`."""
+        return cls(v, list(d1), list(d2), [(first.index(a), first.index(b)) for a, b in second])
 
     def new(self, v, d1, d2) -> "Jet":
-        return Jet(v, d1, d2, self.pi, self.pj)
+        return Jet(v, d1, d2, self.pairs)
 
-    def pairs(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def products(self, a: List[torch.Tensor], b: List[torch.Tensor]) -> List[torch.Tensor]:
         """a_i b_j over the second-derivative pairs (i, j), for first derivatives a and b."""
-        if self.pi is None:
-            return a[:len(self.d2)] * b[:len(self.d2)]
-        return a.index_select(0, self.pi) * b.index_select(0, self.pj)
+        return [a[i] * b[j] for i, j in self.pairs]
+
+    def map(self, f) -> "Jet":
+        """f applied to the value and to each derivative (a linear map: f(0) = 0 for those)."""
+        return self.new(f(self.v), [f(d) for d in self.d1], [f(d) for d in self.d2])
 
     def linear(self, layer: nn.Linear) -> "Jet":
         """z = W h + b; the derivatives are W d (no bias)."""
         w = layer.weight.T
-        return self.new(torch.addmm(layer.bias, self.v, w), self.d1 @ w, self.d2 @ w)
+        return self.new(torch.addmm(layer.bias, self.v, w), [d @ w for d in self.d1],
+                        [d @ w for d in self.d2])
 
     def act(self, step) -> "Jet":
-        """s = σ(z) through `step(z, d1, d2, p)`, the activation's Taylor step (nets.TAYLOR_STEPS):
-        d_i s = σ' d_i z and d_ij s = σ'' p + σ' d_ij z, with pair products p = d_i z d_j z."""
-        return self.new(*step(self.v, self.d1, self.d2, self.pairs(self.d1, self.d1)))
+        """s = σ(z) through `step(z)` = (s, first, second), the activation's Taylor step
+        (nets.TAYLOR_STEPS): first(d_i z) = σ' d_i z and second(d_ij z, d_i z d_j z) =
+        σ' d_ij z + σ'' d_i z d_j z."""
+        s, first, second = step(self.v)
+        return self.new(s, [first(d) for d in self.d1],
+                        [second(d, p) for d, p in zip(self.d2, self.products(self.d1, self.d1))])
 
     def __mul__(self, o: "Jet") -> "Jet":
         """Elementwise product (Leibniz rule)."""
         a, b = self.v, o.v
-        d2 = self.d2 * b + a * o.d2 + self.pairs(self.d1, o.d1) + self.pairs(o.d1, self.d1)
-        return self.new(a * b, self.d1 * b + a * o.d1, d2)
+        d1 = [torch.addcmul(x * b, a, y) for x, y in zip(self.d1, o.d1)]
+        d2 = [torch.addcmul(x * b, a, y) + p + q for x, y, p, q in
+              zip(self.d2, o.d2, self.products(self.d1, o.d1), self.products(o.d1, self.d1))]
+        return self.new(a * b, d1, d2)
 
     def __add__(self, o: "Jet") -> "Jet":
-        return self.new(self.v + o.v, self.d1 + o.d1, self.d2 + o.d2)
+        return self.new(self.v + o.v, [x + y for x, y in zip(self.d1, o.d1)],
+                        [x + y for x, y in zip(self.d2, o.d2)])
 
     def __sub__(self, o: "Jet") -> "Jet":
-        return self.new(self.v - o.v, self.d1 - o.d1, self.d2 - o.d2)
+        return self.new(self.v - o.v, [x - y for x, y in zip(self.d1, o.d1)],
+                        [x - y for x, y in zip(self.d2, o.d2)])
+
+    def stacked(self):
+        """(value (N, width), first derivatives (F, N, width), second ones (S, N, width))."""
+        stack = lambda ds: torch.stack(ds) if ds else self.v.new_zeros(0, *self.v.shape)
+        return self.v, stack(self.d1), stack(self.d2)
 
 
 def _taylor(net, x, needs, outputs) -> Dict[Derivative, torch.Tensor]:
-    # Pure second derivatives first, along the first derivatives they square: pair k is (k, k).
-    second = sorted({idx for _, idx in needs if len(idx) == 2},
-                    key=lambda p: (p[0] != p[1], p))
-    first = list(dict.fromkeys([p[0] for p in second if p[0] == p[1]]
-                               + sorted({i for _, idx in needs for i in idx})))
+    second = sorted({idx for _, idx in needs if len(idx) == 2})
+    first = sorted({i for _, idx in needs for i in idx})
     value, d1, d2 = net.taylor(x, first, second)
     out = {}
     for field, idx in needs:

@@ -12,19 +12,19 @@ from pinn_cli.errors import PinnFitError
 ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin, "gelu": nn.functional.gelu,
                "softplus": nn.functional.softplus}
 
-# Forward-mode Taylor propagation through each activation (see derivatives.Jet.act): from z, its
-# input derivatives d1, d2 and the pair products p = d_i z d_j z, the step returns s = σ(z),
-# d_i s = σ' d_i z and d_ij s = σ'' p + σ' d_ij z.
-def _tanh_step(z, d1, d2, p):  # σ' = 1 − s², σ'' = −2 s σ': d_ij s = σ' (d_ij z − 2 s p)
+# Forward-mode Taylor propagation through each activation (see derivatives.Jet.act): from z the
+# step returns s = σ(z) and the maps d_i z -> d_i s = σ' d_i z and
+# (d_ij z, d_i z d_j z) -> d_ij s = σ' d_ij z + σ'' d_i z d_j z.
+def _tanh_step(z):  # σ' = 1 − s², σ'' = −2 s σ': d_ij s = σ' (d_ij z − 2 s d_i z d_j z)
     s = torch.tanh(z)
     s1 = 1 - s * s
-    return s, s1 * d1, s1 * torch.addcmul(d2, s, p, value=-2)
+    return s, lambda a: s1 * a, lambda b, p: s1 * torch.addcmul(b, s, p, value=-2)
 
 def _step(derivatives):
     """The Taylor step of an activation given as derivatives(z) = (σ, σ', σ'')."""
-    def step(z, d1, d2, p):
+    def step(z):
         s, s1, s2 = derivatives(z)
-        return s, s1 * d1, torch.addcmul(s1 * d2, s2, p)
+        return s, lambda a: s1 * a, lambda b, p: torch.addcmul(s1 * b, s2, p)
     return step
 
 def _sin(z):
@@ -75,10 +75,10 @@ class _Scaled(nn.Module):
 
     def taylor_jet(self, jet: Jet):
         """`taylor` from the input's Jet (value and input derivatives), e.g. an embedding's."""
-        h = jet.new((jet.v - self.in_center) / self.in_halfwidth, jet.d1 / self.in_halfwidth,
-                    jet.d2 / self.in_halfwidth)
-        y = self.body_taylor(h)
-        return self.out_shift + self.out_scale * y.v, y.d1 * self.out_scale, y.d2 * self.out_scale
+        scale = lambda ds: [d / self.in_halfwidth for d in ds]
+        h = jet.new((jet.v - self.in_center) / self.in_halfwidth, scale(jet.d1), scale(jet.d2))
+        v, d1, d2 = self.body_taylor(h).stacked()
+        return self.out_shift + self.out_scale * v, d1 * self.out_scale, d2 * self.out_scale
 
 class MLP(_Scaled):
     """Fully connected network: `depth` hidden layers of `width` units (model M1 of Wang et al.)."""
@@ -172,10 +172,11 @@ class FourierMLP(_Scaled):
         d_ij cos a = −cos a p − sin a d_ij a, d_i sin a = cos a d_i a, d_ij sin a = −sin a p +
         cos a d_ij a."""
         w = (2 * math.pi * self.B).T
-        a, a1, a2 = h.v @ w, h.d1 @ w, h.d2 @ w
-        s, c, p = torch.sin(a), torch.cos(a), h.pairs(a1, a1)
-        h = h.new(torch.cat([c, s], -1), torch.cat([-s * a1, c * a1], -1),
-                  torch.cat([-(c * p) - s * a2, c * a2 - s * p], -1))
+        a = h.map(lambda d: d @ w)
+        s, c = torch.sin(a.v), torch.cos(a.v)
+        h = h.new(torch.cat([c, s], -1), [torch.cat([-s * a1, c * a1], -1) for a1 in a.d1],
+                  [torch.cat([-(c * p) - s * a2, c * a2 - s * p], -1)
+                   for a2, p in zip(a.d2, h.products(a.d1, a.d1))])
         for layer in self.hidden:
             h = h.linear(layer).act(self.act_step)
         return h.linear(self.head)
@@ -239,10 +240,9 @@ class PeriodicEmbeddedTaylor(PeriodicEmbedded):
 
     def taylor(self, x: torch.Tensor, first, second):
         v, d1, d2 = self._features(x, first, second)
-        z = torch.stack(v, -1)
-        rows = lambda d: torch.stack([torch.stack(r, -1) for r in d]) if d else \
-            z.new_zeros(0, *z.shape)
-        return self.net.taylor_jet(Jet.input(z, rows(d1), rows(d2), list(first), list(second)))
+        cols = lambda r: torch.stack(r, -1)
+        return self.net.taylor_jet(Jet.input(cols(v), [cols(r) for r in d1],
+                                             [cols(r) for r in d2], list(first), list(second)))
 
 
 def periodic_embedded(make_net, domain, periodic) -> nn.Module:

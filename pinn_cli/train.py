@@ -10,6 +10,7 @@ from typing import Callable, Dict, List
 import torch
 
 from pinn_cli.errors import DivergedError, PinnFitError
+from pinn_cli.lbfgs import CompactLBFGS
 from pinn_cli.schedule import Phase
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the `precision` settings
@@ -228,7 +229,7 @@ class Trainer:
         if phase.optimizer == "lbfgs":
             # history 100: on Raissi's Burgers (4 draws) within 1 % to stay after 480-630
             # iterations, against 580-710 and one > 800 with 50 (README, Performance)
-            self.optimizers = [torch.optim.LBFGS(
+            self.optimizers = [CompactLBFGS(
                 list(self.net.parameters()) + list(self.unknowns.parameters()),
                 lr=phase.lr * self.lr_factor, max_iter=1, max_eval=25, history_size=100,
                 line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)]

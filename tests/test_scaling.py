@@ -72,7 +72,7 @@ def test_every_shipped_problem_is_well_scaled(pde):
     assert choose("auto", factors) == ({}, False), factors
 
 
-SHORT = ["schedule.pretrain_steps=100", "schedule.identify_steps=400", "schedule.lbfgs_steps=300",
+SHORT = ["schedule.pretrain_steps=100", "schedule.identify_steps=400", "schedule.lbfgs_steps=600",
          "arch.depth=3", "arch.width=20", "collocation.n_points=500", "data.n_obs=300",
          "plots=false", "diagnostics=off", "precision=float64"]
 # k·t_end = 0.05 in each: the same nondimensional problem; guesses 5x the truth, as shipped.
@@ -100,8 +100,9 @@ def test_tiny_and_huge_coefficients_are_recovered_as_well_as_order_one(tmp_path)
     s = {case: _fit(tmp_path, case, *(["scaling=on"] if case == "one" else []))[0]
          for case in CASES}
     errors = {case: s[case]["unknowns"]["k"]["rel_error"] for case in CASES}
-    # measured (float64, seed 0): small 0.55 %, one 1.3 %, big 1.3 %
-    assert all(e < 0.03 for e in errors.values()), errors
+    # measured (float64, seed 0; session 10): small 0.075 %, one 0.20 %, big 0.092 %. With 300
+    # L-BFGS steps the runs had not converged: 0.55-3 %, moved by any change of rounding.
+    assert all(e < 0.01 for e in errors.values()), errors
     assert s["one"]["residual_scaling"]["heat"] == pytest.approx(0.25, rel=0.05)
     assert s["small"]["residual_scaling"]["heat"] == pytest.approx(2.5e9, rel=0.05)
     assert s["big"]["residual_scaling"]["heat"] == pytest.approx(2.5e-15, rel=0.05)
