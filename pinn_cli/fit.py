@@ -2,6 +2,7 @@
 import json
 import logging
 import platform
+import time
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,8 @@ def fit(cfg: DictConfig):
         est = row.unknowns if row else {u.name: u.guess for u in problem.unknowns}
         unknown_report = unknowns_report(problem, truth, est)
         recorder.summary({"status": status, "wall_seconds": round(trainer.elapsed(), 3),
+                          # when the training clock (elapsed_s, wall_seconds) read 0
+                          "clock_start_unix": round(time.time() - trainer.elapsed(), 3),
                           "steps": dict(trainer.steps), "unknowns": unknown_report,
                           "final_losses": row.losses if row else None,
                           "lambdas": dict(weighting.lambdas), "retries": trainer.retried,

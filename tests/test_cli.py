@@ -1,6 +1,7 @@
 """End-to-end runs of the `pinn-fit` command in a temporary folder."""
 import csv
 import json
+import time
 
 import h5py
 import numpy as np
@@ -20,7 +21,9 @@ def _rows(path):
 
 
 def test_default_problem_run_writes_documented_folder(tmp_path):
+    launched = time.time()
     r = run_cli(QUICK + ["plots=true"], tmp_path)
+    ended = time.time()
     assert r.returncode == 0, r.stderr
     (run,) = run_dirs(tmp_path / "outputs")
     assert run.parent.parent.name == "outputs"  # outputs/<date>/<time>
@@ -44,6 +47,9 @@ def test_default_problem_run_writes_documented_folder(tmp_path):
     s = summary(run)
     assert s["status"] == "completed"
     assert s["steps"] == {"pretrain": 100, "identify": 300, "lbfgs": 200}
+    # the training clock starts after the process's start-up, and its rows fit in the run
+    assert launched < s["clock_start_unix"] < launched + 30
+    assert s["clock_start_unix"] + float(rows[-1]["elapsed_s"]) < ended
     k = s["unknowns"]["k"]
     assert k["truth"] == pytest.approx(0.1)
     assert k["estimate"] == pytest.approx(float(rows[-1]["k"]))
