@@ -5,7 +5,8 @@ Two engines:
   derivatives go through the layers together (`Jet`, and the nets' `taylor` methods), exact for
   the activation, in one graph that the loss backpropagates once. On a 2-core CPU (float32,
   benchmarks/derivatives.py) about 3x faster than "autograd" for burgers2d (two fields, five
-  derivatives each), on par for Burgers 1D (u_t, u_x, u_xx of one field).
+  derivatives each), 1.1-1.2x for Burgers 1D (u_t, u_x, u_xx of one field; 4000 points, one
+  thread).
 - "autograd": reverse-mode autograd nested once per derivative order; generic over networks and
   orders, and the reference.
 """
@@ -26,8 +27,8 @@ class Jet:
     k-th second derivative is along the first derivatives number `pairs[k]` = (i, j).
     Each derivative is a tensor of its own: stacked (F, N, width) tensors cost broadcast
     products, reductions over the stacking axis and slices in the backward pass, and made the
-    loss + gradient of Raissi's Burgers 1.2x slower on a 2-core CPU (benchmarks/derivatives.py);
-    one stacked tensor per layer (one matmul) was slower still."""
+    loss + gradient of Raissi's Burgers 1.2x slower on a 2-core CPU; one stacked tensor per
+    layer (one matmul) was slower still (README, Performance, session 10)."""
 
     def __init__(self, v, d1: List[torch.Tensor], d2: List[torch.Tensor],
                  pairs: List[Tuple[int, int]]):
