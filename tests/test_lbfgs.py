@@ -7,11 +7,11 @@ import torch
 from pinn_cli.lbfgs import CompactLBFGS
 
 
-@pytest.fixture
-def problem():
-    """A small tanh network fitted to sin 3x in float64: nonconvex, 31 parameters."""
+@pytest.fixture(params=[torch.float64])
+def problem(request):
+    """A small tanh network fitted to sin 3x: nonconvex, 31 parameters."""
     dtype = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
+    torch.set_default_dtype(request.param)
     torch.manual_seed(0)
     x = torch.linspace(-1, 1, 200)[:, None]
     net = torch.nn.Sequential(torch.nn.Linear(1, 10), torch.nn.Tanh(), torch.nn.Linear(10, 1))
@@ -49,8 +49,10 @@ def test_iterates_equal_torchs_two_loop_lbfgs(problem, history):
     assert torch.allclose(a, b, rtol=0, atol=1e-8)
 
 
+@pytest.mark.parametrize("problem", [torch.float32, torch.float64], indirect=True)
 def test_state_dict_resumes_with_the_same_iterates(problem):
-    """10 + 10 iterations through a state_dict round trip equal 20 in one optimiser."""
+    """10 + 10 iterations through a state_dict round trip equal 20 in one optimiser, in float32
+    too, where torch's load_state_dict casts the float64 products SᵀY, YᵀY to float32."""
     net, x, y = problem
     whole, first = copy.deepcopy(net), copy.deepcopy(net)
     a = _run(_optimiser(CompactLBFGS, whole, 5, 10), whole, x, y, calls=2)
