@@ -2,16 +2,16 @@
 
 torch.optim.LBFGS applies its m stored pairs (s_i, y_i) by the two-loop recursion (Nocedal &
 Wright 2006, Algorithm 7.4): about 8 small tensor operations per pair and step, 1.7-2.9 ms per
-step at m = 100 on a 2-core CPU, about a tenth of an iteration of Raissi's Burgers. The compact form of
-Byrd, Nocedal & Schnabel (1994, "Representations of quasi-Newton matrices and their use in
-limited memory methods", Math. Prog. 63, eq. 2.6; Nocedal & Wright eq. 7.24) gives the same
+step at m = 100 on a 2-core CPU, about a tenth of an iteration of Raissi's Burgers. The compact
+form of Byrd, Nocedal & Schnabel (1994, "Representations of quasi-Newton matrices and their use
+in limited memory methods", Math. Prog. 63, eq. 2.6; Nocedal & Wright eq. 7.24) gives the same
 product with a few matrix-vector products over all pairs at once:
 
     H g = γ g + S p − γ Y q,   q = R⁻¹ Sᵀg,   p = R⁻ᵀ ((D + γ YᵀY) q − γ Yᵀg),
 
 S, Y (n × m) the pairs, oldest first, R the upper triangle of SᵀY, D its diagonal and
-γ = sᵀy / yᵀy of the newest pair (H₀ = γ I, as in torch). SᵀY and YᵀY are updated by one row and
-column per pair, each product computed in the parameters' dtype, so that torch's
+γ = sᵀy / yᵀy of the newest pair (H₀ = γ I, as in torch). SᵀY and YᵀY are updated by one row
+and column per pair, each product computed in the parameters' dtype, so that torch's
 load_state_dict, which casts state tensors to that dtype, resumes them exactly; the m × m
 algebra runs in float64. Everything else (first step, curvature test yᵀs > 1e-10, line search,
 stopping tests, `state["n_iter"]`) is torch's LBFGS, whose strong-Wolfe search

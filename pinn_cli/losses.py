@@ -297,6 +297,11 @@ def _compile(terms):
     return torch.compile(terms)
 
 
+def weighted_total(terms: Dict[str, torch.Tensor], lambdas: Dict[str, float]) -> torch.Tensor:
+    """L = Σ_i λ_i L_i, the loss that training (and the profile's re-fits) minimise."""
+    return sum(lambdas[k] * v for k, v in terms.items())
+
+
 def _mean_square(r: torch.Tensor) -> torch.Tensor:
     """mean r², and 0 (with a graph) for a term with no points in a time window."""
     return r.square().mean() if r.numel() else r.sum()

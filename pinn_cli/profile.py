@@ -30,6 +30,8 @@ from typing import Dict, List
 import numpy as np
 import torch
 
+from pinn_cli.losses import weighted_total
+
 Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
 
 
@@ -45,9 +47,6 @@ class Refit:
         self.lambdas = dict(lambdas)
         self.last_unknowns: Dict[str, float] = {}
         self.last_data_mse = math.nan
-
-    def _objective(self, terms):
-        return sum(self.lambdas[k] * v for k, v in terms.items())
 
     def __call__(self, name: str, value: float, steps: int) -> float:
         net, unknowns = copy.deepcopy(self.net), copy.deepcopy(self.unknowns)
@@ -65,7 +64,7 @@ class Refit:
 
         def closure():
             opt.zero_grad(set_to_none=True)
-            total = self._objective(self.losses(net, unknowns.physical()))
+            total = weighted_total(self.losses(net, unknowns.physical()), self.lambdas)
             total.backward()
             return total
 
@@ -78,7 +77,7 @@ class Refit:
             terms = self.losses(net, params)
             self.last_data_mse = float(terms["data"])
             data_weight = self.lambdas.get("data", 1.0)
-            return float(self._objective(terms)) / data_weight if data_weight > 0 \
+            return float(weighted_total(terms, self.lambdas)) / data_weight if data_weight > 0 \
                 else self.last_data_mse
 
 

@@ -11,6 +11,7 @@ import torch
 
 from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.lbfgs import CompactLBFGS
+from pinn_cli.losses import weighted_total
 from pinn_cli.schedule import Phase
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the `precision` settings
@@ -146,7 +147,7 @@ class Trainer:
 
     # --- losses and gradients ------------------------------------------------------------------
     def _weighted(self, terms):
-        return sum(self.weighting.lambdas[k] * v for k, v in terms.items())
+        return weighted_total(terms, self.weighting.lambdas)
 
     def _gradients(self, terms, params):
         """Per term: ∇θ L_i flattened over the network weights, and ∂L_i/∂k for each unknown."""
