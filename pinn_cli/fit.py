@@ -1,6 +1,7 @@
 """One run: config → data + problem + network → trainer → run folder."""
 import json
 import logging
+import pkgutil
 import platform
 import time
 from pathlib import Path
@@ -8,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.collocation import draw_points, sample_box, sample_periodic
@@ -44,10 +44,28 @@ def _gpu_memory(device):
     return {"peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 4)}
 
 
+def target_of(node: DictConfig):
+    """The class or function a config node's `_target_` names; one message naming the key when
+    it cannot be imported."""
+    try:  # pkgutil, not hydra.utils.get_method, which logs its own error line first
+        target = pkgutil.resolve_name(node._target_)
+        if callable(target):
+            return target
+        raise ValueError(f"{type(target).__name__} is not callable")
+    except (ImportError, AttributeError, ValueError) as err:
+        cause = str(err).strip().splitlines()
+        raise PinnFitError(
+            f"{node._get_full_key('_target_')}={node._target_} cannot be imported ("
+            f"{cause[-1] if cause else type(err).__name__}); drop the override so the option "
+            "file's _target_ applies, or name a class or function that Python can import "
+            "(package.module.Name)") from None
+
+
 def call(node: DictConfig, **kwargs):
     """Call a config node's `_target_` with its other keys (plain containers) and `kwargs`."""
     args = OmegaConf.to_container(node, resolve=True, enum_to_str=True)
-    return get_method(args.pop("_target_"))(**args, **kwargs)
+    args.pop("_target_")
+    return target_of(node)(**args, **kwargs)
 
 
 def build(cfg: DictConfig, device):
@@ -155,7 +173,7 @@ def fit(cfg: DictConfig):
                  previous["status"])
         return None
     device = _setup_torch(cfg)
-    target = get_method(cfg.schedule._target_)
+    target = target_of(cfg.schedule)
     if not (isinstance(target, type) and issubclass(target, Schedule)):
         return target(cfg, run_dir)  # a schedule that trains nothing (schedule=basis) runs itself
     problem, obs, net, losses, unknowns = build(cfg, device)

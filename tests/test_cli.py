@@ -96,6 +96,10 @@ def _bad_file(tmp_path):
     (["data.n_obs=999999"], "data.n_obs=999999"),
     (["schedule.identify_steps=0", "schedule.lbfgs_steps=0"], "no phase trains the unknowns"),
     (["collocation.resample_every=-5"], "collocation.resample_every=-5: give 0 (never)"),
+    (["schedule._target_=nope.Schedule"],
+     "schedule._target_=nope.Schedule cannot be imported (No module named 'nope')"),
+    (["arch._target_=pinn_cli.nets.Nope"], "arch._target_=pinn_cli.nets.Nope cannot be imported "
+     "(module 'pinn_cli.nets' has no attribute 'Nope')"),
 ])
 def test_bad_input_gives_one_message(tmp_path, args, message):
     args = [a.replace("BAD", str(_bad_file(tmp_path))) for a in args]
