@@ -173,6 +173,7 @@ class LbfgsConf:
     _target_: str = "pinn_cli.schedule.Lbfgs"
     steps: int = MISSING
     finish_steps: int = MISSING  # then L-BFGS steps in float64 (phase lbfgs_float64)
+    finish_density: float = 1.0  # its residual points: this multiple of collocation.n_points
 
 
 @dataclass

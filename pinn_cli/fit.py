@@ -102,9 +102,8 @@ def build(cfg: DictConfig, device):
     periodic_x = [tensor(sample_periodic(problem.domain, p.input, col.n_condition_points,
                                          col.sampler, cfg.seed + 1 + len(cond_x) + i))
                   for i, p in enumerate(problem.periodic_losses)]
-    # draw 0 is the points above; draw k > 0 another scrambled Sobol (or uniform) set
-    draw = lambda k: tensor(sample_box(problem.domain, col.n_points, col.sampler,
-                                       cfg.seed + 7919 * k))
+    # draw 0 is the points above (n of them: a superset); draw k > 0 another Sobol (or uniform) set
+    draw = lambda k, n: tensor(sample_box(problem.domain, n, col.sampler, cfg.seed + 7919 * k))
     causal = cfg.get("causal") or {}
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(colloc), cond_x,
                     cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),

@@ -92,8 +92,9 @@ class Losses:
         the same points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
         `causal_chunks` M: causal training (ε = 0: off); `residual_factors`: residual name ->
         f_r multiplying its squared residual (scaling.residual_factors; default 1); `redraw`:
-        (every, draw) for `redraw_at`: draw(k) gives the k-th set of random residual points,
-        draw(0) those at the head of `colloc_x` (the rest, the observations' points, stay);
+        (every, draw) for `redraw_at` and `use_density`: draw(k, n) gives the k-th set of n
+        random residual points, draw(0, n) those at the head of `colloc_x` (the rest, the
+        observations' points, stay), a draw of more points extending that of fewer;
         `residual_at_observations`: the last len(obs_x) rows of `colloc_x` are `obs_x`
         (collocation.include_observations), so the data term takes the fields' values from the
         residual's network pass instead of a pass of its own (a time window, a redraw and a
@@ -103,6 +104,8 @@ class Losses:
         self._terms = _compile(self.terms) if compiled else self.terms
         self.redraw_every, self.draw = redraw if redraw else (0, None)
         self.drawn = 0
+        self.n_random = self.n_base = len(colloc_x) - (len(obs_x) if residual_at_observations
+                                                       else 0)
         self.residual_roots = {k: math.sqrt(f) for k, f in (residual_factors or {}).items()}
         self.obs_x, self.obs_y = obs_x, obs_y
         self.obs_fields, self.obs_cols = obs_fields, [problem.outputs.index(f) for f in obs_fields]
@@ -206,17 +209,35 @@ class Losses:
     def redraw_at(self, step: int) -> None:
         """Random resampling of the residual points (Wu, Zhu, Tan, Kartha & Lu 2023, "A
         comprehensive study of non-adaptive and residual-based adaptive sampling for PINNs",
-        CMAME 403): at `step` the random points are draw(step // every), a function of the step
+        CMAME 403): at `step` the random points are draw(step // every, n), a function of the step
         alone, so a resumed run gets the same points; the observations' points and the time
         window stay."""
         k = step // self.redraw_every if self.redraw_every else 0
         if k == self.drawn:
             return
         obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
-        new = self.draw(k)
+        new = self.draw(k, self.n_random).to(colloc_x.dtype)
         self._set_points((obs_x, obs_y, torch.cat([new, colloc_x[len(new):]]), conditions,
                           periodic))
         self.drawn = k
+
+    def use_density(self, density: float) -> None:
+        """The residual at round(density × n) random points, n the number given at the start:
+        the current points first, then the rest of the same draw (a Sobol or uniform draw of
+        more points extends that of fewer); the observations' points and the time window
+        stay (collocation.n_points=0: none to multiply)."""
+        n = round(density * self.n_base)
+        if n == self.n_random:
+            return
+        if self.draw is None:
+            raise ValueError("Losses(redraw=(every, draw)) is needed for another point density")
+        obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
+        head = colloc_x[:self.n_random]
+        new = torch.cat([head, self.draw(self.drawn, n)[len(head):].to(head.dtype)]) \
+            if n > len(head) else head[:n]
+        self._set_points((obs_x, obs_y, torch.cat([new, colloc_x[self.n_random:]]), conditions,
+                          periodic))
+        self.n_random = n
 
     def log_values(self) -> Dict[str, float]:
         """What the run logs beside the loss terms: `causal_min`, the smallest causal weight

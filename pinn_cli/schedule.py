@@ -12,8 +12,10 @@ class Phase:
     an L-BFGS phase; Adam learning rates are multiplied by `decay` every 1000 steps. At the
     phase's start (also on resume) the trainer sets the unknowns in `hold` to their values
     (physical units; a phase that holds unknowns trains none) and keeps only the points with
-    t ≤ t_lo + `time_window` (t_hi − t_lo) (None: all points; Losses.restrict_time), and
-    trains in `precision` from the phase on (None: the run's; Trainer._set_precision)."""
+    t ≤ t_lo + `time_window` (t_hi − t_lo) (None: all points; Losses.restrict_time),
+    trains in `precision` from the phase on (None: the run's; Trainer._set_precision), and
+    enforces the residual at `density` × collocation.n_points random points (Losses.use_density;
+    the observations' points stay)."""
 
     name: str
     steps: int
@@ -24,6 +26,7 @@ class Phase:
     hold: Dict[str, float] = field(default_factory=dict)
     time_window: float | None = None
     precision: str | None = None  # float32 | float64
+    density: float = 1.0
 
     @property
     def trains_unknowns(self) -> bool:
@@ -42,6 +45,8 @@ def _checked(phases: List[Phase]) -> List[Phase]:
         if p.precision not in (None, "float32", "float64"):
             raise PinnFitError(f"schedule: phase {p.name} precision={p.precision!r}: choose "
                                "float32 or float64")
+        if not p.density > 0:
+            raise PinnFitError(f"schedule: phase {p.name} density={p.density} must be > 0")
         if p.time_window is not None and not 0 < p.time_window <= 1:
             raise PinnFitError(f"schedule: phase {p.name} time_window={p.time_window} must lie "
                                "in (0, 1]")
@@ -94,15 +99,22 @@ class Lbfgs(Schedule):
     recipe of Raissi, Perdikaris & Karniadakis (2019, J. Comput. Phys. 378), fastest where the
     observations cover the domain densely (burgers1d's default, measured in the README). Then
     `finish_steps` more in float64 (phase `lbfgs_float64`): a float32 L-BFGS ends early once
-    its loss stops decreasing in float32, and the float64 phase goes on from there."""
+    its loss stops decreasing in float32, and the float64 phase goes on from there, with the
+    residual at `finish_density` × collocation.n_points random points (the first n_points
+    those of the float32 phase): the loss's optimum, and so the unknowns' bias, depends on
+    how densely the residual is sampled where the solution is steep (README, Performance)."""
 
-    def __init__(self, steps, finish_steps=0):
+    def __init__(self, steps, finish_steps=0, finish_density=1.0):
         if finish_steps < 0:
             raise PinnFitError(f"schedule.finish_steps={finish_steps}: give the float64 L-BFGS "
                                "steps after the float32 ones, >= 0 (0: none)")
+        if not finish_density >= 1:
+            raise PinnFitError(f"schedule.finish_density={finish_density}: give the multiple of "
+                               "collocation.n_points that the float64 finish enforces the "
+                               "residual at, >= 1 (1: the same points)")
         self.phases = _checked([Phase("lbfgs", steps, "lbfgs", 1.0),
                                 Phase("lbfgs_float64", finish_steps, "lbfgs", 1.0,
-                                      precision="float64")])
+                                      precision="float64", density=float(finish_density))])
 
 
 class Continuation(Schedule):

@@ -225,6 +225,7 @@ class Trainer:
         optimisers for it, or those of the checkpoint being resumed."""
         self._set_precision(self._precision_at(self.phase_index))
         self.unknowns.hold(phase.hold)
+        self.losses.use_density(phase.density)
         self.losses.restrict_time(phase.time_window)
         self.losses.redraw_at(self.step - self.phase_step)  # L-BFGS: those of its first step
         if phase.optimizer == "lbfgs":

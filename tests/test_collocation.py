@@ -39,6 +39,27 @@ def test_observations_alone_can_be_the_residual_points(tmp_path, monkeypatch):
     assert torch.allclose(losses.colloc_x, losses.obs_x)
 
 
+def test_a_denser_phase_extends_the_draw_and_keeps_the_observations_last(tmp_path, monkeypatch):
+    """Losses.use_density (schedule.finish_density): the first n_points stay, the next ones
+    are the rest of the same Sobol draw, the observations' points stay at the end (the data
+    term reads its values there)."""
+    monkeypatch.chdir(tmp_path)
+    cfg = _cfg("collocation.n_points=200", "data.n_obs=300")
+    problem, obs, net, losses, unknowns = build(cfg, _setup_torch(cfg))
+    first = losses.colloc_x.clone()
+    losses.use_density(2.5)
+    assert len(losses.colloc_x) == 500 + 300
+    assert torch.equal(losses.colloc_x[:200], first[:200])
+    assert torch.equal(losses.colloc_x[-300:], losses.obs_x)
+    drawn = sample_box(problem.domain, 500, "sobol", cfg.seed).to(first.dtype)
+    assert torch.equal(losses.colloc_x[:500], drawn)
+    losses.use_density(1.0)
+    assert torch.equal(losses.colloc_x, first)
+    bare = build(_cfg("collocation.n_points=0"), _setup_torch(cfg))[3]
+    bare.use_density(3.0)  # no random points to multiply: the observations' alone
+    assert torch.equal(bare.colloc_x, bare.obs_x)
+
+
 def test_each_condition_gets_its_own_points_on_its_face(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = _cfg("collocation.n_condition_points=50")

@@ -36,8 +36,8 @@ def test_a_pde_option_picks_its_default_schedule_and_the_user_still_wins():
     from hydra.utils import instantiate
     assert _compose([]).schedule._target_ == "pinn_cli.schedule.PretrainIdentify"
     burgers = instantiate(_compose(["pde=burgers1d"]).schedule)
-    assert [(p.name, p.optimizer, p.steps, p.precision) for p in burgers.phases] == \
-        [("lbfgs", "lbfgs", 4000, None), ("lbfgs_float64", "lbfgs", 1000, "float64")]
+    assert [(p.name, p.optimizer, p.steps, p.precision, p.density) for p in burgers.phases] == \
+        [("lbfgs", "lbfgs", 4000, None, 1.0), ("lbfgs_float64", "lbfgs", 1000, "float64", 3.0)]
     for option, target in [("pretrain_identify", "PretrainIdentify"),
                            ("continuation", "Continuation"), ("marching", "Marching")]:
         chosen = _compose(["pde=burgers1d", f"schedule={option}"]).schedule
@@ -59,6 +59,9 @@ def test_a_negative_float64_finish_names_its_key():
     with pytest.raises(PinnFitError, match=r"schedule.finish_steps=-1: give the float64 L-BFGS "
                                            r"steps after the float32 ones, >= 0 \(0: none\)"):
         Lbfgs(steps=100, finish_steps=-1)
+    with pytest.raises(PinnFitError, match=r"schedule.finish_density=0.5: give the multiple of "
+                                           r"collocation.n_points"):
+        Lbfgs(steps=100, finish_steps=10, finish_density=0.5)
 
 
 def test_typo_in_key_is_rejected():

@@ -148,6 +148,7 @@ def test_schedules_that_apply_pass_the_check():
      r"phase p holds \['beta'\] and trains the unknowns; a phase that holds unknowns trains none"),
     (lambda: _checked([Phase("p", 5, time_window=1.5), Phase("q", 5, "lbfgs")]),
      r"phase p time_window=1.5 must lie in \(0, 1\]"),
+    (lambda: _checked([Phase("p", 5, "lbfgs", density=0.0)]), r"phase p density=0.0 must be > 0"),
 ])
 def test_bad_settings_raise(make, message):
     with pytest.raises(PinnFitError, match=message):
@@ -209,9 +210,9 @@ def test_stages_hold_and_restrict_and_resume_restores_them(schedule, stop_at, fl
     assert [a[3] for a in after] == pytest.approx([f[3] for f in full[stop_at:]], rel=1e-12)
 
 
-def _draw(k):
-    """The k-th set of 100 residual points (k = 0: _trainer's own)."""
-    return _box(100, 1 if k == 0 else 100 + k)
+def _draw(k, n=100):
+    """The k-th set of n residual points (k = 0, n = 100: _trainer's own)."""
+    return _box(n, 1 if k == 0 else 100 + k)
 
 
 def test_resampled_points_follow_the_step_and_survive_resume(float64, one_thread):
@@ -253,28 +254,34 @@ def _float32(trainer):
 
 @pytest.mark.parametrize("stop_at", [2, 6], ids=["in-float32", "in-float64"])
 def test_float64_finish_converts_everything_and_resumes_exactly(stop_at, float64, one_thread):
+    """The finish also enforces the residual at 3x the points (schedule.finish_density): the
+    float32 phase's 100, then the next 200 of the same draw."""
     phases = [Phase("lbfgs", 4, "lbfgs", 1.0),
-              Phase("lbfgs_float64", 4, "lbfgs", 1.0, precision="float64")]
-    trainer, full, _ = _trainer(phases)
+              Phase("lbfgs_float64", 4, "lbfgs", 1.0, precision="float64", density=3.0)]
+    trainer, full, _ = _trainer(phases, redraw=(0, _draw))
     _float32(trainer)
-    dtypes = []
+    dtypes, points = [], []
     trainer.on_progress = lambda phase, done, loss, params: (
         dtypes.append((phase.name, trainer.losses.colloc_x.dtype,
                        trainer.unknowns.raw["beta"].dtype, next(trainer.net.parameters()).dtype)),
+        points.append(trainer.losses.colloc_x.clone()),
         full.append((trainer.step, phase.name, None, params["beta"])))
     trainer.run()
     assert dtypes == [("lbfgs", *[torch.float32] * 3)] * 4 + \
         [("lbfgs_float64", *[torch.float64] * 3)] * 4
+    assert [len(x) for x in points] == [100] * 4 + [300] * 4
+    assert torch.equal(points[-1][:100], points[0].double())  # float32's points, exactly
+    assert torch.equal(points[-1][100:], _draw(0, 300)[100:])
     assert torch.get_default_dtype() == torch.float64
     assert all(x.dtype == torch.float64 for x in (trainer.losses.obs_x, trainer.losses.obs_y,
                                                   *(c[1] for c in trainer.losses.conditions),
                                                   *(p[1] for p in trainer.losses.periodic)))
 
     torch.set_default_dtype(torch.float64)  # _trainer builds its points in float64
-    cut, _, checkpoints = _trainer(phases, stop_at)
+    cut, _, checkpoints = _trainer(phases, stop_at, redraw=(0, _draw))
     assert _float32(cut).run().status == "interrupted"
     torch.set_default_dtype(torch.float64)
-    resumed, after, _ = _trainer(phases)
+    resumed, after, _ = _trainer(phases, redraw=(0, _draw))
     _float32(resumed).load_state_dict(checkpoints[-1])
     resumed.run()
     assert [a[3] for a in after] == pytest.approx([f[3] for f in full[stop_at:]],
