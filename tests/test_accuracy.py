@@ -13,8 +13,9 @@ RAISSI = SHARED / "burgers_shock.h5"
 
 CASES = {  # overrides, {unknown: relative tolerance}
     "heat1d_default": ([], {"k": 0.01}),
-    # burgers1d's defaults (4000 float32 + 1000 float64 L-BFGS steps, data weight 30): nu
-    # 0.014 % (seed 0), 0.117 %, 0.075 % (seeds 1, 2), 174-209 s two at a time (session 7)
+    # burgers1d's defaults (4000 float32 + 1000 float64 L-BFGS steps, the finish at 3x the
+    # residual points, data weight 30): nu 0.010 % (seed 0), 0.020 %, 0.086 % (seeds 1, 2),
+    # 173-222 s two at a time (session 11, benchmarks/burgers_raissi.py --seeds 0-9)
     "burgers1d_raissi": (["pde=burgers1d", f"data.file={RAISSI}", "data.n_obs=2000"],
                          {"lambda1": 0.01, "nu": 0.01}),
     "burgers1d_shipped": (["pde=burgers1d"], {"lambda1": 0.01, "nu": 0.01}),
