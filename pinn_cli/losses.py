@@ -215,10 +215,7 @@ class Losses:
         k = step // self.redraw_every if self.redraw_every else 0
         if k == self.drawn:
             return
-        obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
-        new = self.draw(k, self.n_random).to(colloc_x.dtype)
-        self._set_points((obs_x, obs_y, torch.cat([new, colloc_x[len(new):]]), conditions,
-                          periodic))
+        self._set_random(self.draw(k, self.n_random))
         self.drawn = k
 
     def use_density(self, density: float) -> None:
@@ -231,13 +228,17 @@ class Losses:
             return
         if self.draw is None:
             raise ValueError("Losses(redraw=(every, draw)) is needed for another point density")
+        head = self.all_points[2][:self.n_random]
+        self._set_random(torch.cat([head, self.draw(self.drawn, n)[len(head):].to(head.dtype)])
+                         if n > len(head) else head[:n])
+
+    def _set_random(self, new) -> None:
+        """`new` as the random residual points, the observations' points after them."""
         obs_x, obs_y, colloc_x, conditions, periodic = self.all_points
-        head = colloc_x[:self.n_random]
-        new = torch.cat([head, self.draw(self.drawn, n)[len(head):].to(head.dtype)]) \
-            if n > len(head) else head[:n]
-        self._set_points((obs_x, obs_y, torch.cat([new, colloc_x[self.n_random:]]), conditions,
+        self._set_points((obs_x, obs_y, torch.cat([new.to(colloc_x.dtype),
+                                                   colloc_x[self.n_random:]]), conditions,
                           periodic))
-        self.n_random = n
+        self.n_random = len(new)
 
     def log_values(self) -> Dict[str, float]:
         """What the run logs beside the loss terms: `causal_min`, the smallest causal weight
