@@ -1,12 +1,31 @@
 """Structured-config schemas: one dataclass per config group, so Hydra rejects a typo or a
 wrongly typed override with a one-line error. They hold types; the values live in the YAML
 option files under conf/. Torch-free, so `pinn-fit --help` stays fast."""
+import pkgutil
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from pinn_cli.errors import PinnFitError
+
+
+def imported(path: str, key: str):
+    """The class or function that the config value `path` (package.module.Name) names; one
+    message naming the config key `key` when it cannot be imported or is not callable."""
+    try:  # pkgutil, not hydra.utils.get_method, which logs an error line of its own first
+        target = pkgutil.resolve_name(path)
+        if callable(target):
+            return target
+        raise ValueError(f"{type(target).__name__} is not callable")
+    except (ImportError, AttributeError, ValueError) as err:
+        cause = str(err).strip().splitlines()
+        raise PinnFitError(
+            f"{key}={path} cannot be imported ({cause[-1] if cause else type(err).__name__}); "
+            "check the spelling (drop the override to use the option file's value), or name a "
+            "class or function that Python can import (package.module.Name)") from None
 
 
 class Transform(Enum):

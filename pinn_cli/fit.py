@@ -1,7 +1,6 @@
 """One run: config → data + problem + network → trainer → run folder."""
 import json
 import logging
-import pkgutil
 import platform
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.collocation import draw_points, sample_box, sample_periodic
+from pinn_cli.config import imported
 from pinn_cli.console import Reporter
 from pinn_cli.derivatives import taylor_applies
 from pinn_cli.errors import DivergedError, PinnFitError
@@ -45,20 +45,8 @@ def _gpu_memory(device):
 
 
 def target_of(node: DictConfig):
-    """The class or function a config node's `_target_` names; one message naming the key when
-    it cannot be imported."""
-    try:  # pkgutil, not hydra.utils.get_method, which logs its own error line first
-        target = pkgutil.resolve_name(node._target_)
-        if callable(target):
-            return target
-        raise ValueError(f"{type(target).__name__} is not callable")
-    except (ImportError, AttributeError, ValueError) as err:
-        cause = str(err).strip().splitlines()
-        raise PinnFitError(
-            f"{node._get_full_key('_target_')}={node._target_} cannot be imported ("
-            f"{cause[-1] if cause else type(err).__name__}); drop the override so the option "
-            "file's _target_ applies, or name a class or function that Python can import "
-            "(package.module.Name)") from None
+    """The class or function a config node's `_target_` names (config.imported)."""
+    return imported(node._target_, node._get_full_key("_target_"))
 
 
 def call(node: DictConfig, **kwargs):

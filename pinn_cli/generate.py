@@ -19,9 +19,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 
+from pinn_cli.config import imported
 from pinn_cli.errors import PinnFitError
 from pinn_cli.fit import call
 
@@ -42,7 +42,7 @@ def solve(problem, truth) -> dict:
             raise PinnFitError(f"pde.reference.grid.{name}: need at least 2 points, got {n}")
         axes[name] = np.linspace(lo, hi, int(n))
     try:
-        out = get_method(ref["solver"])(**axes, **truth, **ref.get("options", {}))
+        out = imported(ref["solver"], "pde.reference.solver")(**axes, **truth, **ref.get("options", {}))
     except ValueError as err:  # the solvers' own argument checks
         raise PinnFitError(f"pde.reference: the solver rejected the truth {truth}: {err}") from None
     fields = out if isinstance(out, dict) else {problem.outputs[0]: out}

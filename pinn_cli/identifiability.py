@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
-from hydra.utils import get_method
 
+from pinn_cli.config import imported
 from pinn_cli.profile import Z95, correlation, profile
 
 log = logging.getLogger("pinn-fit")
@@ -151,7 +151,7 @@ class SolverModel:
 
     def __init__(self, problem, obs):
         ref = problem.reference
-        self.solver = get_method(ref["solver"])
+        self.solver = imported(ref["solver"], "pde.reference.solver")
         self.options = dict(ref.get("options") or {})
         self.outputs = problem.outputs
         self.axes, index = [], []

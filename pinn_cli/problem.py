@@ -25,10 +25,10 @@ from typing import Callable, Dict, List, Tuple
 
 import sympy
 import torch
-from hydra.utils import get_method
 from omegaconf import OmegaConf
 from sympy.parsing.sympy_parser import parse_expr
 
+from pinn_cli.config import imported
 from pinn_cli.errors import PinnFitError
 
 _FUNCTIONS = {
@@ -161,6 +161,8 @@ class Problem:
                  weights=None):
         self.name = name
         self.reference = reference  # the project's solver for this problem (pinn-data), or None
+        if reference and reference.get("solver"):  # refused now, not after the training
+            imported(reference["solver"], "pde.reference.solver")
         # loss-term weights measured for this problem; weighting=fixed starts from them
         self.weights = dict(_plain(weights) or {})
         self.inputs = list(inputs)
@@ -377,10 +379,7 @@ class Problem:
         if "_target_" not in spec:
             raise PinnFitError(f"{where}: a residual is an equation string or a mapping "
                                "{_target_: module.function, needs: [u_t, ...]}")
-        try:
-            fn = get_method(spec["_target_"])
-        except Exception as err:
-            raise PinnFitError(f"{where}: cannot import {spec['_target_']!r} ({err})") from None
+        fn = imported(spec["_target_"], f"{where}._target_")
         needs = []
         for n in spec.get("needs", []):
             d = (n, ()) if n in self.outputs else self.derivative_symbol(n)

@@ -100,6 +100,11 @@ def _bad_file(tmp_path):
      "schedule._target_=nope.Schedule cannot be imported (No module named 'nope')"),
     (["arch._target_=pinn_cli.nets.Nope"], "arch._target_=pinn_cli.nets.Nope cannot be imported "
      "(module 'pinn_cli.nets' has no attribute 'Nope')"),
+    # refused before the training, not by the diagnostics after it
+    (["pde.reference.solver=nope.solve"],
+     "pde.reference.solver=nope.solve cannot be imported (No module named 'nope')"),
+    (["+pde.residuals.extra={_target_: nope.f, needs: [u_t]}"],
+     "pde.residuals.extra._target_=nope.f cannot be imported (No module named 'nope')"),
 ])
 def test_bad_input_gives_one_message(tmp_path, args, message):
     args = [a.replace("BAD", str(_bad_file(tmp_path))) for a in args]

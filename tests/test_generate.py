@@ -75,6 +75,8 @@ def test_noise_is_the_requested_fraction_of_the_field_std(tmp_path):
     (["pde=burgers1d", "pde.reference.truth.nu=-0.1"], "the solver rejected the truth"),
     (["out=missing/dir/f.h5"], "folder 'missing/dir' does not exist"),
     (["sampling=bogus"], "bogus"),
+    (["pde.reference.solver=nope.solve"],
+     "pde.reference.solver=nope.solve cannot be imported (No module named 'nope')"),
 ])
 def test_bad_settings_give_one_message(tmp_path, args, message):
     r = run_data(["pde=heat1d", *args] if not args[0].startswith("pde=") else args, tmp_path)
