@@ -1,5 +1,5 @@
 """Loss + backward time per iteration: nested reverse-mode autograd vs forward-mode Taylor
-propagation of the input derivatives (pinn_cli.derivatives), optionally under torch.compile
+propagation of the input derivatives (pinn_cli.model.derivatives), optionally under torch.compile
 (Taylor only: the nested torch.autograd.grad calls fail under it).
 
     python benchmarks/derivatives.py [--compile] [--repeats 7] [--threads 2] [--cases burgers,...]
@@ -17,8 +17,8 @@ import time
 
 import torch
 
-from pinn_cli.derivatives import evaluate_fields
-from pinn_cli.nets import MLP, ModifiedMLP
+from pinn_cli.model.derivatives import evaluate_fields
+from pinn_cli.model.nets import MLP, ModifiedMLP
 
 NU = 0.01 / torch.pi
 

@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pinn_cli.identifiability import with_network_error
-from pinn_cli.profile import Z95
+from pinn_cli.diagnostics.identifiability import with_network_error
+from pinn_cli.diagnostics.profile import Z95
 
 IDENTIFIABLE_REL_STD = 0.05  # conf/diagnostics/full.yaml's identifiable_rel_std
 

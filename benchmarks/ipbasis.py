@@ -102,9 +102,9 @@ def _fmt(v):
 
 
 def inside_truths(ranges, n, seed):
-    """n truths spread over the ranges by a scrambled Sobol draw (pinn_cli.basis), rounded to 4
+    """n truths spread over the ranges by a scrambled Sobol draw (pinn_cli.basis.offline), rounded to 4
     significant digits (they name the files' attributes)."""
-    from pinn_cli.basis import Range, sample_parameters
+    from pinn_cli.basis.offline import Range, sample_parameters
 
     r = {k: Range(lo, hi, s) for k, (lo, hi, s) in ranges.items()}
     draw = sample_parameters(r, n, seed)

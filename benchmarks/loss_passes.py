@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
-from pinn_cli import fit
-from pinn_cli.config import register
-from pinn_cli.derivatives import _autograd, _taylor
+from pinn_cli.workflows import fit
+from pinn_cli.schema import register
+from pinn_cli.model.derivatives import _autograd, _taylor
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,3 +1,3 @@
-from pinn_cli.app import main
+from pinn_cli.cli.app import main
 
 main()

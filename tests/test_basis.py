@@ -1,4 +1,4 @@
-"""IP-Basis PINNs (pinn_cli.basis): offline basis, online queries, variable projection, safety.
+"""IP-Basis PINNs (pinn_cli.basis.offline): offline basis, online queries, variable projection, safety.
 
 The oscillator and heat1d options declare no initial condition (their reference solvers fix
 one), and a basis needs it (without conditions every readout collapses to u = 0), so the
@@ -12,11 +12,11 @@ import torch
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from pinn_cli.basis import (Basis, Range, fit_query, is_linear, query_points, ranges_for,
+from pinn_cli.basis.offline import (Basis, Range, fit_query, is_linear, query_points, ranges_for,
                             sample_parameters, train_basis)
-from pinn_cli.config import register
+from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.fit import call
+from pinn_cli.workflows.fit import call
 from pinn_cli.solvers import heat1d_series, oscillator_underdamped
 
 register()

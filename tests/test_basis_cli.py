@@ -11,7 +11,7 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.errors import ConfigCompositionException
 
-from pinn_cli.config import register
+from pinn_cli.schema import register
 
 from conftest import run_cli, run_data, run_dirs, summary
 
@@ -69,7 +69,7 @@ def work(tmp_path_factory):
 
 
 def test_pinn_basis_writes_its_run_folder(work):
-    from pinn_cli.basis import Basis
+    from pinn_cli.basis.offline import Basis
 
     root, folder = work
     assert folder.relative_to(root).parts[0] == "basis"  # basis/DATE/TIME
@@ -236,7 +236,7 @@ def test_bad_settings_give_one_message(work, command, args, message):
 def test_basis_options_compose_and_reject_typos():
     with initialize_config_module("pinn_cli.conf", version_base="1.3"):
         cfg = compose("config", overrides=["pde=burgers1d", "schedule=basis", "basis.path=x"])
-        assert cfg.schedule._target_ == "pinn_cli.basis_cli.fit_online"
+        assert cfg.schedule._target_ == "pinn_cli.workflows.basis_cli.fit_online"
         assert cfg.basis.path == "x" and cfg.basis.method == "auto"
         with pytest.raises(ConfigCompositionException, match="pth"):
             compose("config", overrides=["schedule=basis", "basis.pth=x"])

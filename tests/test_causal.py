@@ -8,11 +8,11 @@ from hydra import compose, initialize_config_module
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
-from pinn_cli.config import register
+from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.losses import Losses, causal_chunks, causal_weighted
-from pinn_cli.nets import MLP
-from pinn_cli.problem import Problem
+from pinn_cli.training.losses import Losses, causal_chunks, causal_weighted
+from pinn_cli.model.nets import MLP
+from pinn_cli.problem.problem import Problem
 
 from conftest import run_cli
 

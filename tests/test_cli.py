@@ -98,8 +98,8 @@ def _bad_file(tmp_path):
     (["collocation.resample_every=-5"], "collocation.resample_every=-5: give 0 (never)"),
     (["schedule._target_=nope.Schedule"],
      "schedule._target_=nope.Schedule cannot be imported (No module named 'nope')"),
-    (["arch._target_=pinn_cli.nets.Nope"], "arch._target_=pinn_cli.nets.Nope cannot be imported "
-     "(module 'pinn_cli.nets' has no attribute 'Nope')"),
+    (["arch._target_=pinn_cli.model.nets.Nope"], "arch._target_=pinn_cli.model.nets.Nope cannot be imported "
+     "(module 'pinn_cli.model.nets' has no attribute 'Nope')"),
     # refused before the training, not by the diagnostics after it
     (["pde.reference.solver=nope.solve"],
      "pde.reference.solver=nope.solve cannot be imported (No module named 'nope')"),

@@ -1,12 +1,12 @@
-"""Residual and condition points (pinn_cli.collocation), as pinn-fit and schedule=basis draw them."""
+"""Residual and condition points (pinn_cli.io.collocation), as pinn-fit and schedule=basis draw them."""
 import pytest
 import torch
 from hydra import compose, initialize_config_module
 
-from pinn_cli.collocation import draw_points, sample_box
-from pinn_cli.config import register
+from pinn_cli.io.collocation import draw_points, sample_box
+from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.fit import _setup_torch, build
+from pinn_cli.workflows.fit import _setup_torch, build
 
 register()
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_module
 
-from pinn_cli.config import register
+from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.fit import build, call
-from pinn_cli.train import Trainer
+from pinn_cli.workflows.fit import build, call
+from pinn_cli.training.trainer import Trainer
 
 from conftest import REPO
 

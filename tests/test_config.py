@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_module
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from pinn_cli.config import register
+from pinn_cli.schema import register
 
 from conftest import REPO, run_cli
 
@@ -34,19 +34,19 @@ def test_each_pde_selects_its_data(pde):
 
 def test_a_pde_option_picks_its_default_schedule_and_the_user_still_wins():
     from hydra.utils import instantiate
-    assert _compose([]).schedule._target_ == "pinn_cli.schedule.PretrainIdentify"
+    assert _compose([]).schedule._target_ == "pinn_cli.training.schedule.PretrainIdentify"
     burgers = instantiate(_compose(["pde=burgers1d"]).schedule)
     assert [(p.name, p.optimizer, p.steps, p.precision, p.density) for p in burgers.phases] == \
         [("lbfgs", "lbfgs", 4000, None, 1.0), ("lbfgs_float64", "lbfgs", 1000, "float64", 3.0)]
     for option, target in [("pretrain_identify", "PretrainIdentify"),
                            ("continuation", "Continuation"), ("marching", "Marching")]:
         chosen = _compose(["pde=burgers1d", f"schedule={option}"]).schedule
-        assert chosen._target_ == f"pinn_cli.schedule.{target}"
+        assert chosen._target_ == f"pinn_cli.training.schedule.{target}"
 
 
 def test_a_schedule_that_never_trains_the_unknowns_is_rejected():
     from pinn_cli.errors import PinnFitError
-    from pinn_cli.schedule import Lbfgs, PretrainIdentify
+    from pinn_cli.training.schedule import Lbfgs, PretrainIdentify
     with pytest.raises(PinnFitError, match="no phase trains the unknowns"):
         Lbfgs(steps=0)
     with pytest.raises(PinnFitError, match="no phase trains the unknowns"):
@@ -55,7 +55,7 @@ def test_a_schedule_that_never_trains_the_unknowns_is_rejected():
 
 def test_a_negative_float64_finish_names_its_key():
     from pinn_cli.errors import PinnFitError
-    from pinn_cli.schedule import Lbfgs
+    from pinn_cli.training.schedule import Lbfgs
     with pytest.raises(PinnFitError, match=r"schedule.finish_steps=-1: give the float64 L-BFGS "
                                            r"steps after the float32 ones, >= 0 \(0: none\)"):
         Lbfgs(steps=100, finish_steps=-1)
@@ -86,7 +86,7 @@ def test_bad_transform_is_rejected():
 
 def test_help_lists_groups_without_importing_torch():
     code = ("import sys; sys.argv = ['pinn-fit', '--help']\n"
-            "from pinn_cli.app import main\n"
+            "from pinn_cli.cli.app import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('TORCH_LOADED' if 'torch' in sys.modules else 'TORCH_ABSENT')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -104,7 +104,7 @@ def test_cli_typo_gives_one_line_error(tmp_path):
 
 
 def test_a_pde_ships_its_fixed_weights_and_the_users_win_over_them():
-    from pinn_cli.fit import call
+    from pinn_cli.workflows.fit import call
 
     def lambdas(overrides):
         w = call(_compose(overrides).weighting)

@@ -7,14 +7,14 @@ import math
 import pytest
 import torch
 
-from pinn_cli.collocation import sample_periodic
+from pinn_cli.io.collocation import sample_periodic
 from pinn_cli.errors import PinnFitError
-from pinn_cli.losses import Losses, Unknowns
-from pinn_cli.nets import MLP
-from pinn_cli.problem import Problem
-from pinn_cli.schedule import Continuation, Marching, Phase, PretrainIdentify, _checked
-from pinn_cli.train import Trainer
-from pinn_cli.weighting import Fixed
+from pinn_cli.training.losses import Losses, Unknowns
+from pinn_cli.model.nets import MLP
+from pinn_cli.problem.problem import Problem
+from pinn_cli.training.schedule import Continuation, Marching, Phase, PretrainIdentify, _checked
+from pinn_cli.training.trainer import Trainer
+from pinn_cli.training.weighting import Fixed
 
 from conftest import run_cli, run_dirs, summary
 

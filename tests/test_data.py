@@ -3,7 +3,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pinn_cli.data import read_observations
+from pinn_cli.io.observations import read_observations
 from pinn_cli.errors import PinnFitError
 from pinn_cli.solvers import heat1d_series
 

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from pinn_cli.derivatives import evaluate_fields
+from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
-from pinn_cli.nets import ACTIVATIONS, MLP, ModifiedMLP
+from pinn_cli.model.nets import ACTIVATIONS, MLP, ModifiedMLP
 
 # Inputs (x, t) or (x, y, t); "pure" needs only pure second derivatives (the gather-free path),
 # "mixed" adds u_xt and cross-field ones (the general path).

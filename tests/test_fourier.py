@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 
-from pinn_cli.derivatives import evaluate_fields
+from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
-from pinn_cli.nets import FourierMLP, count_parameters
+from pinn_cli.model.nets import FourierMLP, count_parameters
 
 from test_derivatives import DOMAINS, MIXED, PURE
 

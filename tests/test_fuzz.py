@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf.errors import OmegaConfBaseException
 
-from pinn_cli.config import register
-from pinn_cli.data import read_observations
+from pinn_cli.schema import register
+from pinn_cli.io.observations import read_observations
 from pinn_cli.errors import PinnFitError
-from pinn_cli.fit import build
+from pinn_cli.workflows.fit import build
 
 register()
 
@@ -169,7 +169,7 @@ def test_malformed_overrides_give_one_message(picks, data):
         try:
             with initialize_config_module("pinn_cli.conf", version_base="1.3"):
                 cfg = compose("config", overrides=overrides)
-            from pinn_cli.fit import _setup_torch, call
+            from pinn_cli.workflows.fit import _setup_torch, call
 
             device = _setup_torch(cfg)
             build(cfg, device)

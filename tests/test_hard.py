@@ -6,12 +6,12 @@ import math
 import pytest
 import torch
 
-from pinn_cli.derivatives import evaluate_fields
+from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
-from pinn_cli.losses import Losses
-from pinn_cli.nets import (MLP, FourierMLP, HardConstrained, HardConstrainedTaylor, ModifiedMLP,
+from pinn_cli.training.losses import Losses
+from pinn_cli.model.nets import (MLP, FourierMLP, HardConstrained, HardConstrainedTaylor, ModifiedMLP,
                            hard_constrained)
-from pinn_cli.problem import Problem
+from pinn_cli.problem.problem import Problem
 
 from conftest import run_cli, run_dirs, summary
 

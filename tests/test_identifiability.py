@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_module
 
-from pinn_cli.config import register
-from pinn_cli.data import Observations
-from pinn_cli.fit import call
-from pinn_cli.identifiability import Quick, SolverModel, classical_fit, training_warnings
+from pinn_cli.schema import register
+from pinn_cli.io.observations import Observations
+from pinn_cli.workflows.fit import call
+from pinn_cli.diagnostics.identifiability import Quick, SolverModel, classical_fit, training_warnings
 from pinn_cli.solvers import heat1d_series
 
 register()
@@ -111,7 +111,7 @@ class _Parabola:
 
 
 def test_profile_of_an_exact_parabola_gives_its_centre_and_width():
-    from pinn_cli.profile import Z95, profile
+    from pinn_cli.diagnostics.profile import Z95, profile
 
     # deviance N c (k - k*)^2 / sigma2 with sigma2 = m0 (noise below the misfit): std = sqrt(m0/(N c))
     n, m0, c, k_star = 1000, 1e-4, 2.0, 0.1002
@@ -132,7 +132,7 @@ def test_profile_of_an_exact_parabola_gives_its_centre_and_width():
 
 
 def test_a_flat_profile_is_reported_as_flat():
-    from pinn_cli.profile import profile
+    from pinn_cli.diagnostics.profile import profile
 
     p = profile(_Parabola(0.1, 0.0), "k", 0.1, 1000, noise_var=1e-4, rel_step=0.01,
                 points=[-1, 1], steps=1)
@@ -154,7 +154,7 @@ class _TwoMisfits(_Parabola):
 
 
 def test_profile_deviance_reads_the_objective_and_sigma_the_data_misfit():
-    from pinn_cli.profile import profile
+    from pinn_cli.diagnostics.profile import profile
 
     n, m0, k_star = 1000, 1e-4, 0.1
     p = profile(_TwoMisfits(k_star, 8.0, 0.5, m0), "k", k_star, n, noise_var=0.0,
@@ -168,9 +168,9 @@ def test_profile_deviance_reads_the_objective_and_sigma_the_data_misfit():
 def test_refit_returns_the_weighted_loss_in_the_datas_units(float64):
     import torch
 
-    from pinn_cli.losses import Losses, Unknowns
-    from pinn_cli.nets import MLP
-    from pinn_cli.profile import Refit
+    from pinn_cli.training.losses import Losses, Unknowns
+    from pinn_cli.model.nets import MLP
+    from pinn_cli.diagnostics.profile import Refit
 
     problem = _problem()  # heat1d: terms data, heat, left, right
     g = torch.Generator().manual_seed(0)
@@ -218,7 +218,7 @@ class _Gaussian2:
 
 @pytest.mark.parametrize("r", [-0.8, 0.0, 0.6])
 def test_profile_traces_give_the_correlation(r):
-    from pinn_cli.profile import correlation, profile
+    from pinn_cli.diagnostics.profile import correlation, profile
 
     sa, sb = 1e-3, 5e-2
     refit = _Gaussian2([[sa * sa, r * sa * sb], [r * sa * sb, sb * sb]])
@@ -230,7 +230,7 @@ def test_profile_traces_give_the_correlation(r):
 
 
 def test_no_correlation_from_a_flat_profile():
-    from pinn_cli.profile import correlation
+    from pinn_cli.diagnostics.profile import correlation
 
     flat = {"flat": True, "values": [1, 2], "trace": {"b": [1, 1]}}
     assert correlation({"a": flat, "b": flat | {"trace": {"a": [1, 2]}}}) == {}
@@ -240,8 +240,8 @@ CLASSICAL = {"estimate": {"k": 0.1003}, "crlb_rel_std": {"k": 0.004}}
 
 
 def test_the_network_error_is_the_gap_to_the_classical_fit():
-    from pinn_cli.identifiability import verdict, with_network_error
-    from pinn_cli.profile import Z95
+    from pinn_cli.diagnostics.identifiability import verdict, with_network_error
+    from pinn_cli.diagnostics.profile import Z95
 
     p = {"flat": False, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
     q = with_network_error(p, CLASSICAL, "k", 0.05)
@@ -261,7 +261,7 @@ def test_the_network_error_is_the_gap_to_the_classical_fit():
     (CLASSICAL, True),  # a flat profile has no interval to widen
 ])
 def test_no_network_error_without_an_identifying_classical_fit(classical, flat):
-    from pinn_cli.identifiability import with_network_error
+    from pinn_cli.diagnostics.identifiability import with_network_error
 
     p = {"flat": flat, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
     assert with_network_error(p, classical, "k", 0.05) is p

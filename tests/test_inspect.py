@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pinn_cli.runs import find_runs, pivot, table
+from pinn_cli.io.runs import find_runs, pivot, table
 
 from conftest import run_cli, summary
 
@@ -172,10 +172,10 @@ def test_settings_that_tell_rows_apart_are_never_cut_short(tmp_path):
 
     from rich.console import Console
 
-    from pinn_cli.inspection import render
+    from pinn_cli.cli.inspection import render
 
-    for i, (target, k) in enumerate([("pinn_cli.weighting.Annealing", 0.101),
-                                     ("pinn_cli.weighting.GradNorm", 0.102)]):
+    for i, (target, k) in enumerate([("pinn_cli.training.weighting.Annealing", 0.101),
+                                     ("pinn_cli.training.weighting.GradNorm", 0.102)]):
         _fake_run(tmp_path / "sweep" / str(i), {"seed": 0, "weighting": {"_target_": target}},
                   k=k)
     out = io.StringIO()

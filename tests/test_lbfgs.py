@@ -4,7 +4,7 @@ import copy
 import pytest
 import torch
 
-from pinn_cli.lbfgs import CompactLBFGS
+from pinn_cli.training.lbfgs import CompactLBFGS
 
 
 @pytest.fixture(params=[torch.float64])

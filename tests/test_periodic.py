@@ -7,13 +7,13 @@ import math
 import pytest
 import torch
 
-from pinn_cli.collocation import sample_periodic
-from pinn_cli.derivatives import evaluate_fields
+from pinn_cli.io.collocation import sample_periodic
+from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
-from pinn_cli.losses import Losses
-from pinn_cli.nets import (MLP, FourierMLP, HardConstrainedTaylor, ModifiedMLP,
+from pinn_cli.training.losses import Losses
+from pinn_cli.model.nets import (MLP, FourierMLP, HardConstrainedTaylor, ModifiedMLP,
                            PeriodicEmbeddedTaylor, hard_constrained, periodic_embedded)
-from pinn_cli.problem import Problem
+from pinn_cli.problem.problem import Problem
 
 from conftest import run_cli, run_dirs, summary
 
@@ -221,7 +221,7 @@ def test_bad_periodic_by_says_how_to_fix(changes, message):
 
 
 def test_ip_basis_refuses_the_embedding_too():
-    from pinn_cli.basis import train_basis
+    from pinn_cli.basis.offline import train_basis
     with pytest.raises(PinnFitError, match=r"periodic inputs \(by loss or by embedding\) are not "
                                            "supported by IP-Basis"):
         train_basis(Problem(**EMBEDDED), {"beta": {"lo": 1.0, "hi": 20.0}})

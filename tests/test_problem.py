@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from pinn_cli.errors import PinnFitError
-from pinn_cli.losses import Losses, Unknowns
-from pinn_cli.nets import MLP
-from pinn_cli.problem import Problem
+from pinn_cli.training.losses import Losses, Unknowns
+from pinn_cli.model.nets import MLP
+from pinn_cli.problem.problem import Problem
 
 BURGERS = dict(name="b", inputs={"x": [-1, 1], "t": [0, 1]}, outputs=["u"],
                unknowns={"lambda1": {"guess": 0.5}, "nu": {"guess": 0.02, "transform": "log"}},

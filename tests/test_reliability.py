@@ -158,13 +158,13 @@ def test_divergence_retries_are_bounded_then_recorded(tmp_path):
 
 FULL_DISK = """
 import errno, sys
-import pinn_cli.record as record
+import pinn_cli.io.record as record
 def row(self, r):
     if r.step >= 20:
         raise OSError(errno.ENOSPC, "No space left on device", str(self.dir / "params.csv"))
     ROW(self, r)
 ROW, record.RunRecorder.row = record.RunRecorder.row, row
-from pinn_cli.app import main
+from pinn_cli.cli.app import main
 sys.argv = ["pinn-fit", *sys.argv[1:]]
 main()
 """

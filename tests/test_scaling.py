@@ -1,4 +1,4 @@
-"""Nondimensional residuals (`scaling`, pinn_cli.scaling): the characteristic magnitudes follow
+"""Nondimensional residuals (`scaling`, pinn_cli.problem.scaling): the characteristic magnitudes follow
 from the domain, the data and the guesses; well-scaled problems (every shipped one) are left
 exactly as they were; and the heat equation with k = 1e-6 or k = 1e6 (the same problem as the
 shipped k = 0.1 with time stretched by 5e5 or shrunk by 1e-7) is recovered as well as k = 0.1,
@@ -8,11 +8,11 @@ import math
 import pytest
 from hydra import compose, initialize_config_module
 
-from pinn_cli.config import register
+from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.fit import call
-from pinn_cli.problem import Problem
-from pinn_cli.scaling import WELL_SCALED, choose, residual_factors
+from pinn_cli.workflows.fit import call
+from pinn_cli.problem.problem import Problem
+from pinn_cli.problem.scaling import WELL_SCALED, choose, residual_factors
 
 from conftest import run_cli, run_data, run_dirs, summary
 

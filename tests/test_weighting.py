@@ -6,14 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from pinn_cli.collocation import sample_periodic
+from pinn_cli.io.collocation import sample_periodic
 from pinn_cli.errors import PinnFitError
-from pinn_cli.losses import Losses, Unknowns
-from pinn_cli.nets import MLP
-from pinn_cli.problem import Problem
-from pinn_cli.schedule import Phase
-from pinn_cli.train import Trainer
-from pinn_cli.weighting import NTK, Annealing, Fixed, GradNorm, ntk_traces
+from pinn_cli.training.losses import Losses, Unknowns
+from pinn_cli.model.nets import MLP
+from pinn_cli.problem.problem import Problem
+from pinn_cli.training.schedule import Phase
+from pinn_cli.training.trainer import Trainer
+from pinn_cli.training.weighting import NTK, Annealing, Fixed, GradNorm, ntk_traces
 
 KINDS = {"data": "data", "pde": "residual", "pde2": "residual", "bc": "condition"}
 

@@ -15,7 +15,7 @@ module fits the same observations classically and states what the data can ident
 - *training warnings* from the run's logs: an unknown with negligible gradient, one pinned at a
   bound, one still drifting when the data loss has flattened, a loss weight λ that exploded;
 - with `diagnostics=full`, the *profile* of each unknown with the network re-fitted at fixed
-  values (pinn_cli.profile), its 95 % interval, and profile.png.
+  values (pinn_cli.diagnostics.profile), its 95 % interval, and profile.png.
 """
 import json
 import logging
@@ -25,8 +25,8 @@ from typing import Dict, List
 
 import numpy as np
 
-from pinn_cli.config import imported
-from pinn_cli.profile import Z95, correlation, profile
+from pinn_cli.schema import imported
+from pinn_cli.diagnostics.profile import Z95, correlation, profile
 
 log = logging.getLogger("pinn-fit")
 
@@ -49,7 +49,7 @@ class Quick:
 
     def __call__(self, problem, obs, noise, estimates, run_dir: Path, logs: Dict,
                  refit=None) -> Dict:
-        """`refit`: a pinn_cli.profile.Refit of the trained run (used by `Full` only)."""
+        """`refit`: a pinn_cli.diagnostics.profile.Refit of the trained run (used by `Full` only)."""
         report = {"warnings": training_warnings(problem, estimates, logs)}
         for w in report["warnings"]:
             log.warning("%s", w)
@@ -92,7 +92,7 @@ class Quick:
 
 class Full(Quick):
     """`Quick` plus the profile of each unknown with the network re-fitted at fixed values
-    (pinn_cli.profile): an interval from the PINN itself, and flat profiles flagged."""
+    (pinn_cli.diagnostics.profile): an interval from the PINN itself, and flat profiles flagged."""
 
     def __init__(self, max_iterations: int = 30, identifiable_rel_std: float = 0.05,
                  refit_steps: int = 100, points=(-2, -1, -0.5, 0.5, 1, 2),

@@ -10,9 +10,9 @@ from typing import Callable, Dict, List
 import torch
 
 from pinn_cli.errors import DivergedError, PinnFitError
-from pinn_cli.lbfgs import CompactLBFGS
-from pinn_cli.losses import weighted_total
-from pinn_cli.schedule import Phase
+from pinn_cli.training.lbfgs import CompactLBFGS
+from pinn_cli.training.losses import weighted_total
+from pinn_cli.training.schedule import Phase
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the `precision` settings
 

@@ -10,18 +10,18 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pinn_cli.collocation import draw_points, sample_box, sample_periodic
-from pinn_cli.config import imported
-from pinn_cli.console import Reporter
-from pinn_cli.derivatives import taylor_applies
+from pinn_cli.io.collocation import draw_points, sample_box, sample_periodic
+from pinn_cli.schema import imported
+from pinn_cli.training.console import Reporter
+from pinn_cli.model.derivatives import taylor_applies
 from pinn_cli.errors import DivergedError, PinnFitError
-from pinn_cli.losses import Losses, Unknowns
-from pinn_cli.nets import hard_constrained, periodic_embedded
-from pinn_cli.profile import Refit
-from pinn_cli.record import RunRecorder, plot_run, read_csv
-from pinn_cli.scaling import WELL_SCALED, choose, residual_factors
-from pinn_cli.schedule import Schedule
-from pinn_cli.train import Trainer, skip_dynamo_import, use_precision
+from pinn_cli.training.losses import Losses, Unknowns
+from pinn_cli.model.nets import hard_constrained, periodic_embedded
+from pinn_cli.diagnostics.profile import Refit
+from pinn_cli.io.record import RunRecorder, plot_run, read_csv
+from pinn_cli.problem.scaling import WELL_SCALED, choose, residual_factors
+from pinn_cli.training.schedule import Schedule
+from pinn_cli.training.trainer import Trainer, skip_dynamo_import, use_precision
 
 log = logging.getLogger("pinn-fit")
 
@@ -110,7 +110,7 @@ def build(cfg: DictConfig, device):
 
 
 def _residual_scaling(cfg, problem, obs) -> dict:
-    """The residual factors that `scaling` applies (pinn_cli.scaling), logged."""
+    """The residual factors that `scaling` applies (pinn_cli.problem.scaling), logged."""
     stats = {f: (float(obs.y[:, j].mean()), float(obs.y[:, j].std()))
              for j, f in enumerate(obs.fields)}
     factors = residual_factors(problem, stats)

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
-from pinn_cli.derivatives import evaluate_fields
+from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
 
 
@@ -26,8 +26,8 @@ class Weighting:
         self.lambdas = {t: 1.0 for t in kinds}
 
     def bind(self, net, unknowns, losses) -> None:
-        """Hands the scheme the network, the unknowns (pinn_cli.losses.Unknowns) and the loss
-        terms (pinn_cli.losses.Losses), once, before setup(). Only schemes that need more than the
+        """Hands the scheme the network, the unknowns (pinn_cli.training.losses.Unknowns) and the loss
+        terms (pinn_cli.training.losses.Losses), once, before setup(). Only schemes that need more than the
         per-term gradients keep them. The Trainer is to call it (issue 7: pinn_cli/train.py
         does not yet, so `ntk` stops in setup() with an error that says so)."""
 
@@ -197,7 +197,7 @@ class _Group:
 
 
 def _groups(losses, params, engine) -> List[_Group]:
-    """The loss terms of `losses` (pinn_cli.losses.Losses) as per-point residual functions, with
+    """The loss terms of `losses` (pinn_cli.training.losses.Losses) as per-point residual functions, with
     the input derivatives from `engine`. L_i is the mean of r_i² over points and columns (data),
     over points (residuals, conditions) or Σ over columns of the mean over points (periodic)."""
     problem = losses.problem

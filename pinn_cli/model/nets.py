@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from pinn_cli.derivatives import Jet
+from pinn_cli.model.derivatives import Jet
 from pinn_cli.errors import PinnFitError
 
 ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin, "gelu": nn.functional.gelu,

@@ -24,7 +24,7 @@ from typing import Dict, Tuple
 import sympy
 
 from pinn_cli.errors import PinnFitError
-from pinn_cli.problem import Problem
+from pinn_cli.problem.problem import Problem
 
 MODES = ("auto", "on", "off")
 WELL_SCALED = (1e-2, 1e2)  # factors f_r inside this range leave `auto` off

@@ -1,5 +1,5 @@
 """`pinn-inspect PATH`: one table of the runs in a run folder, a sweep folder or a whole
-outputs/ or multirun/ tree (pinn_cli.runs), with seed collapsing, sorting, filtering, export,
+outputs/ or multirun/ tree (pinn_cli.io.runs), with seed collapsing, sorting, filtering, export,
 pivot tables and overlay plots."""
 import argparse
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pinn_cli.runs import find_runs, pivot, table, write_csv
+from pinn_cli.io.runs import find_runs, pivot, table, write_csv
 
 
 def _parser():
@@ -51,7 +51,7 @@ def _pm(mean, std, err=False):
 
 
 def _setting(key, value):
-    """A setting's cell: a `_target_` by its class or function name (pinn_cli.weighting.NTK:
+    """A setting's cell: a `_target_` by its class or function name (pinn_cli.training.weighting.NTK:
     NTK; the CSV and JSON keep the full path)."""
     if key.endswith("_target_") and isinstance(value, str):
         return value.rsplit(".", 1)[-1]
@@ -165,7 +165,7 @@ def main(argv=None):
         render(rows, console)
     console.print(f"{len(runs)} runs in {args.path}, {len(rows)} rows")
     if args.plot:
-        from pinn_cli.record import plot_runs
+        from pinn_cli.io.record import plot_runs
 
         for path in plot_runs(runs, args.path):
             console.print(f"wrote {path}")

@@ -18,9 +18,9 @@ from typing import Dict, List, Tuple
 import torch
 from torch import nn
 
-from pinn_cli.derivatives import evaluate_fields
+from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
-from pinn_cli.problem import Problem
+from pinn_cli.problem.problem import Problem
 
 
 class Unknowns(nn.Module):

@@ -30,7 +30,7 @@ from typing import Dict, List
 import numpy as np
 import torch
 
-from pinn_cli.losses import weighted_total
+from pinn_cli.training.losses import weighted_total
 
 Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
 

@@ -37,7 +37,7 @@ class Transform(Enum):
 
 
 class Scaling(Enum):
-    """Nondimensional residuals (pinn_cli.scaling)."""
+    """Nondimensional residuals (pinn_cli.problem.scaling)."""
 
     auto = "auto"  # only when the problem is badly scaled
     on = "on"
@@ -45,7 +45,7 @@ class Scaling(Enum):
 
 
 class Engine(Enum):
-    """How input derivatives are computed (pinn_cli.derivatives)."""
+    """How input derivatives are computed (pinn_cli.model.derivatives)."""
 
     auto = "auto"  # Taylor where it applies, else autograd
     taylor = "taylor"  # forward-mode Taylor propagation
@@ -79,7 +79,7 @@ class ReferenceConf:
 
 @dataclass
 class PdeConf:
-    _target_: str = "pinn_cli.problem.Problem"
+    _target_: str = "pinn_cli.problem.problem.Problem"
     name: str = MISSING
     inputs: Dict[str, List[float]] = MISSING  # independent variable -> [lo, hi]
     outputs: List[str] = MISSING
@@ -104,7 +104,7 @@ class PdeConf:
 
 @dataclass
 class DataConf:
-    _target_: str = "pinn_cli.data.read_observations"
+    _target_: str = "pinn_cli.io.observations.read_observations"
     file: str = MISSING
     layout: str = "grid"  # auto | grid | scattered | pdebench | pdebench_grouped
     coords: Dict[str, str] = MISSING  # input name -> dataset name
@@ -119,7 +119,7 @@ class DataConf:
 
 @dataclass
 class MLPConf:
-    _target_: str = "pinn_cli.nets.MLP"
+    _target_: str = "pinn_cli.model.nets.MLP"
     width: int = MISSING
     depth: int = MISSING
     activation: str = MISSING
@@ -127,45 +127,45 @@ class MLPConf:
 
 @dataclass
 class ModifiedMLPConf(MLPConf):
-    _target_: str = "pinn_cli.nets.ModifiedMLP"
+    _target_: str = "pinn_cli.model.nets.ModifiedMLP"
 
 
 @dataclass
 class FourierMLPConf(MLPConf):
-    _target_: str = "pinn_cli.nets.FourierMLP"
+    _target_: str = "pinn_cli.model.nets.FourierMLP"
     sigma: float = MISSING  # std of the frequencies B, per unit of the input scaled to [-1, 1]
     n_features: int = MISSING  # m: the embedding [cos 2πBz, sin 2πBz] has 2m entries
 
 
 @dataclass
 class FixedConf:
-    _target_: str = "pinn_cli.weighting.Fixed"
+    _target_: str = "pinn_cli.training.weighting.Fixed"
     weights: Dict[str, float] = MISSING  # term -> λ, default 1
     pde_weights: Dict[str, float] = MISSING  # the problem's own (pde.weights), under `weights`
 
 
 @dataclass
 class AnnealingConf:
-    _target_: str = "pinn_cli.weighting.Annealing"
+    _target_: str = "pinn_cli.training.weighting.Annealing"
     alpha: float = MISSING
     update_every: int = MISSING
 
 
 @dataclass
 class GradNormConf(AnnealingConf):
-    _target_: str = "pinn_cli.weighting.GradNorm"
+    _target_: str = "pinn_cli.training.weighting.GradNorm"
 
 
 @dataclass
 class NTKConf(AnnealingConf):
-    _target_: str = "pinn_cli.weighting.NTK"
+    _target_: str = "pinn_cli.training.weighting.NTK"
     max_points: Optional[int] = MISSING  # per term, for the NTK trace; null: every point
 
 
 @dataclass
 class AdamScheduleConf:
     """The settings every schedule with Adam phases shares: their learning rates, then
-    `lbfgs_steps` of L-BFGS over everything (pinn_cli.schedule)."""
+    `lbfgs_steps` of L-BFGS over everything (pinn_cli.training.schedule)."""
 
     _target_: str = MISSING
     lbfgs_steps: int = MISSING
@@ -176,20 +176,20 @@ class AdamScheduleConf:
 
 @dataclass
 class PretrainIdentifyConf(AdamScheduleConf):
-    _target_: str = "pinn_cli.schedule.PretrainIdentify"
+    _target_: str = "pinn_cli.training.schedule.PretrainIdentify"
     pretrain_steps: int = MISSING
     identify_steps: int = MISSING
 
 
 @dataclass
 class JointConf(AdamScheduleConf):
-    _target_: str = "pinn_cli.schedule.Joint"
+    _target_: str = "pinn_cli.training.schedule.Joint"
     steps: int = MISSING
 
 
 @dataclass
 class LbfgsConf:
-    _target_: str = "pinn_cli.schedule.Lbfgs"
+    _target_: str = "pinn_cli.training.schedule.Lbfgs"
     steps: int = MISSING
     finish_steps: int = MISSING  # then L-BFGS steps in float64 (phase lbfgs_float64)
     finish_density: float = 1.0  # its residual points: this multiple of collocation.n_points
@@ -197,7 +197,7 @@ class LbfgsConf:
 
 @dataclass
 class ContinuationConf(AdamScheduleConf):
-    _target_: str = "pinn_cli.schedule.Continuation"
+    _target_: str = "pinn_cli.training.schedule.Continuation"
     unknown: str = MISSING  # the unknown the stages hold, by name
     values: List[float] = MISSING  # its value in each stage, in order; []: no stages
     stage_steps: int = MISSING  # Adam steps per stage (forward PINN, the unknown held)
@@ -206,7 +206,7 @@ class ContinuationConf(AdamScheduleConf):
 
 @dataclass
 class MarchingConf(AdamScheduleConf):
-    _target_: str = "pinn_cli.schedule.Marching"
+    _target_: str = "pinn_cli.training.schedule.Marching"
     windows: int = MISSING  # M: stage m keeps the points with t <= t_lo + (m/M)(t_hi - t_lo)
     window_steps: int = MISSING  # Adam steps per window (forward PINN, unknowns at the guess)
     identify_steps: int = MISSING
@@ -214,19 +214,19 @@ class MarchingConf(AdamScheduleConf):
 
 @dataclass
 class DiagnosticsOffConf:
-    _target_: str = "pinn_cli.identifiability.Off"
+    _target_: str = "pinn_cli.diagnostics.identifiability.Off"
 
 
 @dataclass
 class DiagnosticsQuickConf:
-    _target_: str = "pinn_cli.identifiability.Quick"
+    _target_: str = "pinn_cli.diagnostics.identifiability.Quick"
     max_iterations: int = MISSING  # Levenberg–Marquardt iterations of the classical fit
     identifiable_rel_std: float = MISSING  # Cramér–Rao relative std below which: identifiable
 
 
 @dataclass
 class DiagnosticsFullConf(DiagnosticsQuickConf):
-    _target_: str = "pinn_cli.identifiability.Full"
+    _target_: str = "pinn_cli.diagnostics.identifiability.Full"
     refit_steps: int = MISSING  # L-BFGS iterations of each profile point's re-fit
     points: List[float] = MISSING  # profile grid: estimate x (1 + c x step) for c in points
     min_rel_step: float = MISSING  # smallest relative grid step (else 2 x Cramér–Rao rel. std)
@@ -243,7 +243,7 @@ class CollocationConf:
 
 @dataclass
 class CausalConf:
-    """Causal training (Wang, Sankaran & Perdikaris 2024; pinn_cli.losses): the residual points
+    """Causal training (Wang, Sankaran & Perdikaris 2024; pinn_cli.training.losses): the residual points
     in `chunks` time windows, window m weighted by exp(−epsilon · Σ_{k<m} L_k)."""
 
     epsilon: float = 0.0  # 0: off (the plain mean); needs an input named t when > 0
@@ -275,7 +275,7 @@ class Config:
     plots: bool = MISSING
     derivatives: Engine = MISSING
     compile: bool = MISSING  # torch.compile the loss terms (Losses._compile)
-    scaling: Scaling = Scaling.auto  # residuals in the data's units (pinn_cli.scaling)
+    scaling: Scaling = Scaling.auto  # residuals in the data's units (pinn_cli.problem.scaling)
     checkpoint_every: int = MISSING  # steps between checkpoints (also at each phase end); 0: never
     on_divergence: OnDivergence = MISSING
     max_retries: int = MISSING  # on_divergence=retry: at most this many retries per run
@@ -353,7 +353,7 @@ class BasisValidationConf:
 
 @dataclass
 class BasisTrainConf:
-    """`pinn-basis`'s `basis` group: the offline training of pinn_cli.basis.train_basis."""
+    """`pinn-basis`'s `basis` group: the offline training of pinn_cli.basis.offline.train_basis."""
 
     n_basis: int = MISSING  # basis functions per field
     n_readouts: int = MISSING  # K readouts, each tied to parameters drawn over the ranges
@@ -367,7 +367,7 @@ class BasisTrainConf:
     lbfgs_steps: int = MISSING  # L-BFGS steps after Adam
     width: int = MISSING
     depth: int = MISSING
-    activation: str = MISSING  # tanh | sin | ... (pinn_cli.nets)
+    activation: str = MISSING  # tanh | sin | ... (pinn_cli.model.nets)
     n_points: int = MISSING  # residual points (Sobol)
     n_condition_points: int = MISSING  # per condition
     weights: Dict[str, float] = field(default_factory=dict)  # loss term -> weight, default 1
@@ -378,7 +378,7 @@ class BasisTrainConf:
 
 @dataclass
 class BasisConfig:
-    """`pinn-basis`: train a basis offline (pinn_cli.basis_cli.train_offline)."""
+    """`pinn-basis`: train a basis offline (pinn_cli.workflows.basis_cli.train_offline)."""
 
     pde: Any = MISSING
     basis: BasisTrainConf = MISSING
@@ -390,13 +390,13 @@ class BasisConfig:
 class BasisScheduleConf:
     """`pinn-fit schedule=basis`: no training; queries answered by a frozen basis."""
 
-    _target_: str = "pinn_cli.basis_cli.fit_online"
+    _target_: str = "pinn_cli.workflows.basis_cli.fit_online"
 
 
 @dataclass
 class BasisQueryConf:
     """`pinn-fit schedule=basis`'s `basis` node: the basis and how each query is fitted
-    (pinn_cli.basis.fit_query)."""
+    (pinn_cli.basis.offline.fit_query)."""
 
     path: str = MISSING  # a folder pinn-basis wrote, or its basis.pt
     method: str = MISSING  # auto | varpro | gradient

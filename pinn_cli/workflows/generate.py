@@ -21,9 +21,9 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pinn_cli.config import imported
+from pinn_cli.schema import imported
 from pinn_cli.errors import PinnFitError
-from pinn_cli.fit import call
+from pinn_cli.workflows.fit import call
 
 log = logging.getLogger("pinn-data")
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from pinn_cli.errors import PinnFitError
-from pinn_cli.problem import Derivative
+from pinn_cli.problem.problem import Derivative
 
 ENGINES = ("auto", "taylor", "autograd")
 

@@ -1,9 +1,9 @@
-"""IP-Basis PINNs from the command line (pinn_cli.basis holds the method).
+"""IP-Basis PINNs from the command line (pinn_cli.basis.offline holds the method).
 
 - `pinn-basis` (`train_offline`): config → problem + ranges → train_basis → a run folder
   basis/DATE/TIME with basis.pt, history.csv (validation curve) and summary.json.
 - `pinn-fit schedule=basis basis.path=FOLDER` (`fit_online`, the schedule's `_target_`, which
-  pinn_cli.fit.fit calls with the config and the run folder, as it trains nothing): config →
+  pinn_cli.workflows.fit.fit calls with the config and the run folder, as it trains nothing): config →
   problem + basis + residual/condition points, then for each data file (data.file: one path, a
   glob, or a comma-separated list) the data → fit_query → one row of queries.csv; the run folder
   also holds summary.json, params.csv and losses.csv as any pinn-fit run does.
@@ -26,15 +26,15 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pinn_cli.basis import Basis, fit_query, ranges_for, train_basis
-from pinn_cli.collocation import draw_points
-from pinn_cli.data import count_samples
+from pinn_cli.basis.offline import Basis, fit_query, ranges_for, train_basis
+from pinn_cli.io.collocation import draw_points
+from pinn_cli.io.observations import count_samples
 from pinn_cli.errors import PinnFitError
-from pinn_cli.fit import call, unknowns_report
-from pinn_cli.identifiability import finite
-from pinn_cli.problem import Problem
-from pinn_cli.record import RunRecorder, atomic_write
-from pinn_cli.train import Row, use_precision
+from pinn_cli.workflows.fit import call, unknowns_report
+from pinn_cli.diagnostics.identifiability import finite
+from pinn_cli.problem.problem import Problem
+from pinn_cli.io.record import RunRecorder, atomic_write
+from pinn_cli.training.trainer import Row, use_precision
 
 log = logging.getLogger("pinn-basis")
 

@@ -27,13 +27,13 @@ from typing import Dict, List, Sequence
 import numpy as np
 import torch
 
-from pinn_cli.collocation import sample_box
-from pinn_cli.derivatives import evaluate_fields
+from pinn_cli.io.collocation import sample_box
+from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
-from pinn_cli.generate import solve
-from pinn_cli.losses import Unknowns
-from pinn_cli.nets import MLP
-from pinn_cli.problem import Derivative, Problem
+from pinn_cli.workflows.generate import solve
+from pinn_cli.training.losses import Unknowns
+from pinn_cli.model.nets import MLP
+from pinn_cli.problem.problem import Derivative, Problem
 
 log = logging.getLogger("pinn-basis")
 
@@ -117,7 +117,7 @@ def query_points(problem: Problem, n_points: int, n_condition_points: int, seed:
 
 def reference_observations(problem: Problem, truth: Dict[str, float], n_obs: int, seed: int,
                            noise: float = 0.0):
-    """n_obs random nodes of the reference solution (pinn_cli.generate.solve) with the unknowns
+    """n_obs random nodes of the reference solution (pinn_cli.workflows.generate.solve) with the unknowns
     at `truth`, every field observed, Gaussian noise of `noise` × std(field):
     (obs_x (n_obs, n_inputs), obs_y (n_obs, n_fields))."""
     axes, fields = solve(problem, truth)

@@ -11,7 +11,7 @@ import hydra
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from pinn_cli.config import register
+from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
 
 log = logging.getLogger("pinn-fit")
@@ -100,13 +100,13 @@ def resume_argv(argv):
 
 @hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="config")
 def _fit_main(cfg: DictConfig):
-    from pinn_cli.fit import fit  # imports torch
+    from pinn_cli.workflows.fit import fit  # imports torch
 
     return _run(fit, cfg)
 
 
 def main():
-    """`pinn-fit`: one inverse-PINN run (pinn_cli.fit), or `resume=FOLDER` to continue one."""
+    """`pinn-fit`: one inverse-PINN run (pinn_cli.workflows.fit), or `resume=FOLDER` to continue one."""
     try:
         sys.argv = resume_argv(sys.argv)
     except PinnFitError as err:
@@ -117,8 +117,8 @@ def main():
 
 @hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="generate")
 def generate(cfg: DictConfig):
-    """`pinn-data`: a synthetic HDF5 file from a problem's reference solver (pinn_cli.generate)."""
-    from pinn_cli.generate import generate as write_file  # imports torch (via the problem)
+    """`pinn-data`: a synthetic HDF5 file from a problem's reference solver (pinn_cli.workflows.generate)."""
+    from pinn_cli.workflows.generate import generate as write_file  # imports torch (via the problem)
 
     return _run(write_file, cfg)
 
@@ -126,7 +126,7 @@ def generate(cfg: DictConfig):
 @hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="pinn_basis")
 def basis(cfg: DictConfig):
     """`pinn-basis`: an IP-Basis PINN trained offline, for `pinn-fit schedule=basis`
-    (pinn_cli.basis_cli)."""
-    from pinn_cli.basis_cli import train_offline  # imports torch
+    (pinn_cli.workflows.basis_cli)."""
+    from pinn_cli.workflows.basis_cli import train_offline  # imports torch
 
     return _run(train_offline, cfg)

@@ -28,7 +28,7 @@ import torch
 from omegaconf import OmegaConf
 from sympy.parsing.sympy_parser import parse_expr
 
-from pinn_cli.config import imported
+from pinn_cli.schema import imported
 from pinn_cli.errors import PinnFitError
 
 _FUNCTIONS = {
