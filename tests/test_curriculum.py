@@ -9,7 +9,8 @@ import torch
 
 from pinn_cli.io.collocation import sample_periodic
 from pinn_cli.errors import PinnFitError
-from pinn_cli.training.losses import Losses, Unknowns
+from pinn_cli.training.losses import Losses
+from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.model.nets import MLP
 from pinn_cli.problem.problem import Problem
 from pinn_cli.training.schedule import Continuation, Marching, Phase, PretrainIdentify, _checked
@@ -175,7 +176,7 @@ def _trainer(phases, stop_at=None, redraw=None):
         if trainer.step == stop_at:
             trainer.stop = True
 
-    trainer = Trainer(net, Unknowns(problem), losses, Fixed(), phases, lambda row: None,
+    trainer = Trainer(net, Unknowns(problem.unknowns), losses, Fixed(), phases, lambda row: None,
                       progress, log_every=5, on_checkpoint=checkpoints.append)
     return trainer, records, checkpoints
 

@@ -168,7 +168,8 @@ def test_profile_deviance_reads_the_objective_and_sigma_the_data_misfit():
 def test_refit_returns_the_weighted_loss_in_the_datas_units(float64):
     import torch
 
-    from pinn_cli.training.losses import Losses, Unknowns
+    from pinn_cli.training.losses import Losses
+    from pinn_cli.problem.unknowns import Unknowns
     from pinn_cli.model.nets import MLP
     from pinn_cli.diagnostics.profile import Refit
 
@@ -181,7 +182,7 @@ def test_refit_returns_the_weighted_loss_in_the_datas_units(float64):
     losses = Losses(problem, x, y, ["u"], x, cond)
     torch.manual_seed(0)
     net = MLP([(0.0, 1.0), (0.0, 0.5)], [0.0], [1.0], width=8, depth=2).double()
-    unknowns = Unknowns(problem)
+    unknowns = Unknowns(problem.unknowns)
     lambdas = {"data": 30.0, "heat": 1.0, "left": 2.0, "right": 1.0}
     refit = Refit(net, unknowns, losses, lambdas)
 

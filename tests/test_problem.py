@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from pinn_cli.errors import PinnFitError
-from pinn_cli.training.losses import Losses, Unknowns
+from pinn_cli.training.losses import Losses
+from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.model.nets import MLP
 from pinn_cli.problem.problem import Problem
 
@@ -48,7 +49,7 @@ def test_needs_are_inferred():
 
 def test_transforms_round_trip():
     p = Problem(**BURGERS)
-    unknowns = Unknowns(p)
+    unknowns = Unknowns(p.unknowns)
     phys = unknowns.physical()
     assert phys["nu"].item() == pytest.approx(0.02)
     assert unknowns.raw["nu"].item() == pytest.approx(torch.log(torch.tensor(0.02)).item())
@@ -59,7 +60,7 @@ def test_bounds_are_enforced():
     spec = dict(BURGERS, unknowns={"lambda1": {"guess": 0.5, "bounds": [0.0, 2.0]},
                                    "nu": {"guess": 0.02, "transform": "log",
                                           "bounds": [0.001, 0.1]}})
-    unknowns = Unknowns(Problem(**spec))
+    unknowns = Unknowns(Problem(**spec).unknowns)
     with torch.no_grad():
         unknowns.raw["lambda1"].fill_(5.0)
         unknowns.raw["nu"].fill_(-20.0)

@@ -8,7 +8,8 @@ from torch import nn
 
 from pinn_cli.io.collocation import sample_periodic
 from pinn_cli.errors import PinnFitError
-from pinn_cli.training.losses import Losses, Unknowns
+from pinn_cli.training.losses import Losses
+from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.model.nets import MLP
 from pinn_cli.problem.problem import Problem
 from pinn_cli.training.schedule import Phase
@@ -118,7 +119,7 @@ def small(request):
     cond_x[:, 1] = 0.0
     per_x = sample_periodic(problem.domain, "x", 6, "sobol", 0).double()
     losses = Losses(problem, obs_x, obs_y, ["u"], x, [cond_x], "auto", [per_x])
-    unknowns = Unknowns(problem)
+    unknowns = Unknowns(problem.unknowns)
     params = {k: v.detach() for k, v in unknowns.physical().items()}
     yield net, unknowns, losses, params, dict(obs=(obs_x, obs_y), colloc=x, cond=cond_x,
                                               per=per_x)

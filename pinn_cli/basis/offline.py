@@ -31,7 +31,7 @@ from pinn_cli.io.collocation import sample_box
 from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
 from pinn_cli.workflows.generate import solve
-from pinn_cli.training.losses import Unknowns
+from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.model.nets import MLP
 from pinn_cli.problem.problem import Derivative, Problem
 
@@ -532,7 +532,7 @@ def fit_query(basis: Basis, problem: Problem, obs_x, obs_y, obs_fields: List[str
     method = ("varpro" if linear else "gradient") if method == "auto" else method
     query = _Query(basis, problem, obs_x, obs_y, obs_fields, colloc_x, cond_x, weights)
     # float64 from the guess on: not the guess rounded to whatever default dtype is set
-    unknowns = Unknowns(problem, torch.float64)
+    unknowns = Unknowns(problem.unknowns, torch.float64)
     with torch.no_grad():
         for u in problem.unknowns:
             r = basis.ranges[u.name]

@@ -26,6 +26,7 @@ from typing import Dict, List
 import numpy as np
 
 from pinn_cli.schema import imported
+from pinn_cli.problem.unknowns import physical
 from pinn_cli.diagnostics.profile import Z95, correlation, profile
 
 log = logging.getLogger("pinn-fit")
@@ -173,14 +174,6 @@ class SolverModel:
                                for c in self.cols])
 
 
-def _physical(problem, raw):
-    out = {}
-    for u, r in zip(problem.unknowns, raw):
-        out[u.name] = u.scale * math.exp(r) if u.transform == "log" else \
-            u.scale * r if u.transform == "scaled" else float(r)
-    return out
-
-
 def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict:
     """Levenberg–Marquardt from the PINN's starting guess, then the Cramér–Rao bound."""
     y = np.concatenate([obs.y[:, j] for j in range(obs.y.shape[1])])
@@ -188,7 +181,7 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
 
     def residual(raw):
         try:
-            r = model(_physical(problem, raw)) - y
+            r = model(physical(problem.unknowns, raw)) - y
         except (ValueError, OverflowError, FloatingPointError):
             return None
         return r if np.all(np.isfinite(r)) else None
@@ -242,7 +235,7 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
     if best is None:
         return {"skipped": "the reference solver rejects both the guess and the PINN estimate"}
     raw, r, iterations = best
-    est = _physical(problem, raw)
+    est = physical(problem.unknowns, raw)
     # Sensitivity to the physical unknowns: ∂u/∂k = ∂u/∂θ · dθ/dk.
     dk_draw = np.array([est[n] if u.transform == "log" else u.scale if u.transform == "scaled"
                         else 1.0 for n, u in zip(names, problem.unknowns)])

@@ -19,76 +19,23 @@ the expression, with ``N`` the network's own output for u (see `Hard`, and nets.
 which wraps the network so that every loss term sees the transformed field).
 """
 import difflib
-import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Tuple
 
 import sympy
 import torch
 from omegaconf import OmegaConf
-from sympy.parsing.sympy_parser import parse_expr
 
-from pinn_cli.schema import imported
 from pinn_cli.errors import PinnFitError
-
-_FUNCTIONS = {
-    sympy.sin: torch.sin, sympy.cos: torch.cos, sympy.tan: torch.tan, sympy.exp: torch.exp,
-    sympy.log: torch.log, sympy.tanh: torch.tanh, sympy.sinh: torch.sinh,
-    sympy.cosh: torch.cosh, sympy.Abs: torch.abs, sympy.sign: torch.sign,
-}
-_TORCH_NAMESPACE = {f.__name__: t for f, t in _FUNCTIONS.items()} | {"sqrt": torch.sqrt}
+from pinn_cli.problem.expressions import compile_torch, default_symbol, parse
+from pinn_cli.problem.hard import exact_conditions, parse_hard
+from pinn_cli.problem.unknowns import Unknown
+from pinn_cli.schema import imported
 
 PERIODIC_BY = ("loss", "embedding")  # how pde.periodic is enforced
 
 # A derivative: (field, sorted tuple of input indices), e.g. ("u", (0, 0)) is u_xx for inputs (x, t).
 Derivative = Tuple[str, Tuple[int, ...]]
-
-
-@dataclass
-class Unknown:
-    """An unknown coefficient k, trained through a raw value θ (see config.Transform)."""
-
-    name: str
-    guess: float
-    truth: float | None = None
-    transform: str = "identity"
-    scale: float = 1.0
-    bounds: Tuple[float, float] | None = None
-
-    def __post_init__(self):
-        where = f"pde.unknowns.{self.name}"
-        if not math.isfinite(self.guess):
-            raise PinnFitError(f"{where}.guess={self.guess}: give a finite number")
-        if not math.isfinite(self.scale) or self.scale == 0 or \
-                (self.transform == "log" and self.scale < 0):
-            raise PinnFitError(f"{where}.scale={self.scale}: give the unknown's reference "
-                               "magnitude, a finite number > 0")
-        if self.bounds is not None:
-            b = list(self.bounds)
-            if len(b) != 2 or not all(math.isfinite(v) for v in b) or not b[0] < b[1]:
-                raise PinnFitError(f"{where}.bounds={b}: give [lo, hi] with lo < hi, or null")
-            if self.transform == "log" and b[0] <= 0:
-                raise PinnFitError(f"{where}.bounds={b}: with transform log the unknown is "
-                                   "positive; give bounds with lo > 0")
-            self.bounds = (float(b[0]), float(b[1]))
-        if self.transform == "log" and self.guess <= 0:
-            raise PinnFitError(f"unknown '{self.name}': transform log needs a positive guess, got "
-                               f"{self.guess}; set pde.unknowns.{self.name}.guess to a value > 0")
-        if self.bounds is not None:
-            lo, hi = self.bounds
-            if not lo <= self.guess <= hi:
-                raise PinnFitError(f"unknown '{self.name}': guess {self.guess} lies outside its "
-                                   f"bounds [{lo}, {hi}]; change the guess or the bounds")
-
-    def to_raw(self, value: float) -> float:
-        if self.transform == "log":
-            return math.log(value / self.scale)
-        return value / self.scale if self.transform == "scaled" else value
-
-    def to_physical(self, raw: torch.Tensor) -> torch.Tensor:
-        if self.transform == "log":
-            return self.scale * torch.exp(raw)
-        return self.scale * raw if self.transform == "scaled" else raw
 
 
 @dataclass
@@ -116,41 +63,6 @@ class Periodic:
     index: int  # the input's column
     order: int
     needs: List[Derivative]
-
-
-class Hard:
-    """An output transform u = f(inputs, N) of one field (DeepXDE's `apply_output_transform`):
-    `N` is the network's output for the field, and f may use the inputs, the constants and the
-    functions of the equations. Partial derivatives of f (for the Taylor engine's chain rule)
-    are taken by sympy on demand and compiled once."""
-
-    def __init__(self, field: str, text: str, expr, constants):
-        self.field, self.text, self.expr, self.constants = field, text, expr, constants
-        self._compiled: Dict[Tuple[str, ...], Callable] = {}
-
-    def partial(self, wrt: Tuple[str, ...] = ()) -> Callable[[Dict[str, torch.Tensor]],
-                                                                torch.Tensor]:
-        """∂f/∂wrt (wrt: names of inputs or "N"; () is f itself) as fn(scope) -> tensor like
-        scope["N"]; scope maps each input name and "N" to a tensor (n,)."""
-        if wrt not in self._compiled:
-            expr = sympy.diff(self.expr, *(sympy.Symbol(w) for w in wrt)) if wrt else self.expr
-            args = sorted(s.name for s in expr.free_symbols)
-            f = sympy.lambdify([sympy.Symbol(a) for a in args], expr,
-                               modules=[_TORCH_NAMESPACE, "math"])
-            consts = self.constants
-
-            def fn(scope, _f=f, _args=args):
-                full = scope | consts
-                r = _f(*(full[a] for a in _args))
-                ref = scope["N"]
-                return r if torch.is_tensor(r) and r.shape == ref.shape else \
-                    torch.as_tensor(r, dtype=ref.dtype, device=ref.device) + torch.zeros_like(ref)
-
-            self._compiled[wrt] = fn
-        return self._compiled[wrt]
-
-    def __call__(self, scope: Dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.partial()(scope)
 
 
 class Problem:
@@ -200,7 +112,9 @@ class Problem:
                                "the periodic inputs, e.g. pde.periodic=[x], or leave "
                                "periodic_by at loss")
         self.periodic_by = periodic_by
-        self.hard = {k: self._hard(k, v) for k, v in (_plain(hard) or {}).items()}
+        self.hard = {k: parse_hard(k, v, self.inputs, self.outputs, self.constants,
+                                   [u.name for u in self.unknowns])
+                     for k, v in (_plain(hard) or {}).items()}
 
     @property
     def periodic_losses(self) -> List[Periodic]:
@@ -229,77 +143,9 @@ class Problem:
             out.append(Periodic(f"periodic_{k}", k, i, order, needs))
         return out
 
-    def _hard(self, field, text) -> Hard:
-        """Parse pde.hard.<field>: an expression in the inputs, the constants and N."""
-        where = f"pde.hard.{field}"
-        example = f"pde.hard.{self.outputs[0]}: 'x*(1 - x)*N'"
-        if field not in self.outputs:
-            raise PinnFitError(f"{where}: '{field}' is not a field; fields are {self.outputs}. "
-                               f"Give one transform per field, e.g. {example}")
-        if "N" in self.inputs + self.outputs + list(self.constants) + \
-                [u.name for u in self.unknowns]:
-            raise PinnFitError(f"{where}: the problem declares a name 'N', which hard "
-                               "transforms use for the network's output; rename it")
-        if not isinstance(text, str) or not text.strip():
-            raise PinnFitError(f"{where}: expected an expression string in the inputs and N, got "
-                               f"{text!r}; e.g. {example}")
-        if "=" in text.replace("==", ""):
-            raise PinnFitError(f"{where}: {text!r} has an '='; give only the right-hand side, "
-                               f"the field as an expression in the inputs and N, e.g. {example}")
-        local = {s: sympy.Symbol(s) for s in self.inputs + list(self.constants) + ["N"]}
-        try:
-            expr = parse_expr(text, local_dict=local, evaluate=True)
-        except Exception as err:  # sympy raises many types on bad syntax
-            raise PinnFitError(
-                f"{where}: cannot parse {text!r} ({type(err).__name__}: {err}); write the field "
-                f"as an expression in the inputs {self.inputs} and N, the network's output, e.g. "
-                f"{example}") from None
-        if not isinstance(expr, sympy.Expr):
-            raise PinnFitError(f"{where}: {text!r} is not an expression; e.g. {example}")
-        for f in expr.atoms(sympy.Function):
-            if type(f) not in _FUNCTIONS and f.func is not sympy.sqrt:
-                raise PinnFitError(f"{where}: function '{f.func}' in {text!r} is not supported "
-                                   f"(use {', '.join(_TORCH_NAMESPACE)})")
-        allowed = set(local)
-        bad = sorted(s.name for s in expr.free_symbols if s.name not in allowed)
-        if bad:
-            raise PinnFitError(
-                f"{where}: symbol '{bad[0]}' in {text!r} cannot be used: a hard transform may use "
-                f"only the inputs {self.inputs}, the constants {list(self.constants)} and N (the "
-                "network's output for the field); not unknowns, fields or their derivatives")
-        n = sympy.Symbol("N")
-        if n not in expr.free_symbols or sympy.diff(expr, n) == 0:
-            raise PinnFitError(f"{where}: {text!r} does not depend on N, the network's output, so "
-                               f"the field would be fixed; e.g. {example}")
-        return Hard(field, text, expr, dict(self.constants))
-
     def exact_conditions(self) -> List[str]:
-        """The conditions that the hard transforms satisfy identically (whatever N is): those
-        whose equation, with each transformed field substituted and the condition's face
-        fixed, simplifies to 0. Only equations in fields and inputs (no derivatives, no
-        unknowns) are checked; the others are never listed."""
-        if not self.hard:
-            return []
-        out = []
-        for eq, at in self.conditions:
-            if not isinstance(eq.text, str) or any(idx for _, idx in eq.needs):
-                continue
-            local = {s: sympy.Symbol(s) for s in self.inputs + self.outputs + list(self.constants)}
-            try:
-                expr = parse_expr(eq.text, local_dict=local, evaluate=True)
-            except Exception:
-                continue
-            if any(s.name not in local for s in expr.free_symbols):
-                continue
-            n = sympy.Symbol("N")
-            subs = {sympy.Symbol(f): h.expr.subs(n, sympy.Symbol(f"N_{f}"))
-                    for f, h in self.hard.items()}
-            expr = expr.subs(subs).subs({sympy.Symbol(k): sympy.nsimplify(v, [sympy.pi])
-                                         for k, v in at.items()})
-            expr = expr.subs({sympy.Symbol(k): v for k, v in self.constants.items()})
-            if sympy.simplify(expr) == 0 or _vanishes(expr, self.domain):
-                out.append(eq.name)
-        return out
+        """The conditions that the hard transforms satisfy identically (problem.hard)."""
+        return exact_conditions(self) if self.hard else []
 
     # --- parsing -------------------------------------------------------------------------
     def derivative_symbol(self, name: str) -> Derivative | None:
@@ -328,25 +174,12 @@ class Problem:
             raise PinnFitError(f"{where}: expected an equation string, got {spec!r}")
         params = [u.name for u in self.unknowns]
         declared = self.inputs + self.outputs + params + list(self.constants)
-        local = {s: sympy.Symbol(s) for s in declared}
         # Derivative symbols are created on demand: any name <field>_<inputs>.
         if "=" in spec.replace("==", ""):
             lhs, _, rhs = spec.partition("=")
             raise PinnFitError(f"{where}: {spec!r} is an equation with '='; write the residual "
                                f"that should vanish instead: '{lhs.strip()} - ({rhs.strip()})'")
-        try:
-            expr = parse_expr(spec, local_dict=local, evaluate=True)
-        except Exception as err:  # sympy raises many types on bad syntax
-            raise PinnFitError(f"{where}: cannot parse equation {spec!r} ({type(err).__name__}: "
-                               f"{err}); write it like 'u_t - k*u_xx', with every name declared") from None
-        if not isinstance(expr, sympy.Expr):
-            raise PinnFitError(f"{where}: {spec!r} is not an expression; write the residual "
-                               "that should vanish, e.g. 'u_t - k*u_xx'")
-        for f in expr.atoms(sympy.Function):
-            if type(f) not in _FUNCTIONS and f.func is not sympy.sqrt:
-                raise PinnFitError(f"{where}: function '{f.func}' in {spec!r} is not supported "
-                                   f"(use {', '.join(_TORCH_NAMESPACE)}), or it is an undeclared "
-                                   "symbol: declare it under pde.unknowns or pde.constants")
+        expr = parse(spec, default_symbol(declared), where, "'u_t - k*u_xx'", noun="equation ")
         needs, symbols = [], []
         for sym in sorted(expr.free_symbols, key=lambda s: s.name):
             symbols.append(sym)
@@ -365,8 +198,7 @@ class Problem:
         if not any(s.name not in params and s.name not in self.constants for s in symbols):
             raise PinnFitError(f"{where}: {spec!r} involves no field or input")
         args = [s.name for s in symbols]
-        compiled = sympy.lambdify([sympy.Symbol(a) for a in args], expr,
-                                  modules=[_TORCH_NAMESPACE, "math"])
+        compiled = compile_torch(expr, args)
         consts = self.constants
 
         def fn(values, params, _args=args, _f=compiled):
@@ -405,22 +237,6 @@ class Problem:
                 r = torch.as_tensor(r) + torch.zeros_like(next(iter(values.values())))
             out[eq.name] = r
         return out
-
-
-def _vanishes(expr, domain, n=32, seed=0) -> bool:
-    """Whether expr is 0 to rounding at n random points: the inputs in their domain, every
-    other symbol (the network outputs N_<field>) in [-3, 3]."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    syms = sorted(expr.free_symbols, key=lambda s: s.name)
-    f = sympy.lambdify(syms, expr, modules="numpy")
-    vals = [rng.uniform(*domain.get(s.name, (-3.0, 3.0)), n) for s in syms]
-    try:
-        r = np.broadcast_to(np.asarray(f(*vals), dtype=float), (n,))
-    except Exception:
-        return False
-    return bool(np.all(np.abs(r) <= 1e-12))
 
 
 def _plain(node):

@@ -23,35 +23,6 @@ from pinn_cli.errors import PinnFitError
 from pinn_cli.problem.problem import Problem
 
 
-class Unknowns(nn.Module):
-    """The trainable raw values θ of the unknowns; `physical()` gives k = transform(θ)."""
-
-    def __init__(self, problem: Problem, dtype: torch.dtype | None = None):
-        """θ in `dtype` (default: torch's default dtype), made from the guess in that dtype."""
-        super().__init__()
-        self.specs = {u.name: u for u in problem.unknowns}
-        self.raw = nn.ParameterDict({
-            u.name: nn.Parameter(torch.tensor(u.to_raw(u.guess), dtype=dtype))
-            for u in problem.unknowns})
-
-    def physical(self) -> Dict[str, torch.Tensor]:
-        return {k: self.specs[k].to_physical(v) for k, v in self.raw.items()}
-
-    @torch.no_grad()
-    def hold(self, values: Dict[str, float]) -> None:
-        """Set the named unknowns to these physical values (schedule.Phase.hold)."""
-        for k, v in values.items():
-            self.raw[k].fill_(self.specs[k].to_raw(v))
-
-    @torch.no_grad()
-    def project(self) -> None:
-        """Clamp each unknown with bounds back into them after an optimiser step."""
-        for k, u in self.specs.items():
-            if u.bounds is not None:
-                lo, hi = (u.to_raw(b) for b in u.bounds)
-                self.raw[k].clamp_(min(lo, hi), max(lo, hi))
-
-
 def causal_chunks(t: torch.Tensor, t_range: Tuple[float, float], chunks: int
                   ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Each point's time window (n,) of `chunks` equal windows of t_range (the last one closed),

@@ -15,7 +15,8 @@ from pinn_cli.schema import imported
 from pinn_cli.training.console import Reporter
 from pinn_cli.model.derivatives import taylor_applies
 from pinn_cli.errors import DivergedError, PinnFitError
-from pinn_cli.training.losses import Losses, Unknowns
+from pinn_cli.training.losses import Losses
+from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.model.nets import hard_constrained, periodic_embedded
 from pinn_cli.diagnostics.profile import Refit
 from pinn_cli.io.record import RunRecorder, plot_run, read_csv
@@ -105,7 +106,7 @@ def build(cfg: DictConfig, device):
             + ("with derivatives=autograd; set compile=false or derivatives=auto" if autograd else
                "(a derivative of order > 2, or a network without Taylor propagation); set "
                "compile=false"))
-    unknowns = Unknowns(problem).to(device)
+    unknowns = Unknowns(problem.unknowns).to(device)
     return problem, obs, net, losses, unknowns
 
 
