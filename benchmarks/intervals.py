@@ -3,7 +3,7 @@
 Runs `pinn-fit -m seed=0..N-1 data.noise=NOISE diagnostics=full [OVERRIDE ...]` (joblib, one
 process per core) and prints, per unknown, how many of the N 95 % intervals contain the truth:
 the reported interval (the profile with the network's error added, where a classical fit
-identifies the unknown: identifiability.with_network_error), the profile's noise-only interval,
+identifies the unknown: diagnostics.verdicts.with_network_error), the profile's noise-only interval,
 and the classical estimate ± 1.96 Cramér–Rao std, with the spread of the PINN estimates against
 the Cramér–Rao std; as a table and as one JSON line. `--rescore SWEEP` scores the run folders of
 an earlier sweep instead of running one (the reported interval recomputed by the current code).
@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pinn_cli.diagnostics.identifiability import with_network_error
+from pinn_cli.diagnostics.verdicts import with_network_error
 from pinn_cli.diagnostics.profile import Z95
 
 IDENTIFIABLE_REL_STD = 0.05  # conf/diagnostics/full.yaml's identifiable_rel_std

@@ -9,7 +9,7 @@ For each problem (damped oscillator, heat1d, burgers1d with lambda1 = 1 known an
    Gaussian, a fraction of std(field); default 0: clean data);
 2. `pinn-basis` trains the basis once (offline: the process's wall time, start-up included, and
    the training time from its summary.json);
-3. `pinn-fit schedule=basis 'data.file=DIR/*.h5'` answers every query in one command; per-query
+3. `pinn-query 'data.file=DIR/*.h5'` answers every query in one command; per-query
    time = queries.csv `seconds` (reading the file + the query);
 4. a standard `pinn-fit` (the shipped default schedule and network of that pde, with the same pde
    options and the same data option, so the same observations; plots and diagnostics off) runs on
@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
-# pde options given to every command of a problem (pinn-data, pinn-basis, both pinn-fit runs).
+# pde options given to every command of a problem (pinn-data, pinn-basis, pinn-query, pinn-fit).
 # The shipped oscillator and heat1d options declare no initial condition (a basis needs it):
 # the reference solvers' ones are added, as README "Many queries" shows.
 OSC_IC = ("+pde.conditions={x0: {at: {t: 0.0}, equation: 'x - 1'}, "
@@ -104,7 +104,7 @@ def _fmt(v):
 def inside_truths(ranges, n, seed):
     """n truths spread over the ranges by a scrambled Sobol draw (pinn_cli.basis.offline), rounded to 4
     significant digits (they name the files' attributes)."""
-    from pinn_cli.basis.offline import Range, sample_parameters
+    from pinn_cli.basis.ranges import Range, sample_parameters
 
     r = {k: Range(lo, hi, s) for k, (lo, hi, s) in ranges.items()}
     draw = sample_parameters(r, n, seed)
@@ -170,9 +170,8 @@ def offline(case, work):
 
 def online(case, basis, work, names):
     run = work / "online"
-    cmd = [sys.executable, "-m", "pinn_cli", *case["pde"], "schedule=basis",
-           f"basis.path={basis}", f"data.file={work / 'q'}/q*.h5", *case["online"],
-           "plots=false", f"hydra.run.dir={run}"]
+    cmd = [str(BIN / "pinn-query"), *case["pde"], f"basis.path={basis}",
+           f"data.file={work / 'q'}/q*.h5", *case["online"], f"hydra.run.dir={run}"]
     wall, _ = _run(cmd, work, work / "online.log")
     s = _summary(run)
     with open(run / "queries.csv", newline="") as f:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
-from pinn_cli.workflows import fit
+from pinn_cli.workflows import build
 from pinn_cli.schema import register
 from pinn_cli.model.derivatives import _autograd, _taylor
 
@@ -59,8 +59,8 @@ def main(argv=None):
     register()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base=None):
         cfg = compose("config", overrides=[*args.overrides, f"threads={args.threads}"])
-    device = fit._setup_torch(cfg)
-    problem, _, net, losses, unknowns = fit.build(cfg, device)
+    device = build.setup_torch(cfg)
+    problem, _, net, losses, unknowns = build.build(cfg, device)
     if problem.periodic_losses or losses.causal_epsilon:
         raise SystemExit("per_term() covers data, residual and condition terms only")
     weights = list(net.parameters()) + list(unknowns.parameters())

@@ -12,11 +12,13 @@ import torch
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from pinn_cli.basis.offline import (Basis, Range, fit_query, is_linear, query_points, ranges_for,
-                            sample_parameters, train_basis)
+from pinn_cli.basis.network import Basis, is_linear, query_points
+from pinn_cli.basis.offline import train_basis
+from pinn_cli.basis.query import fit_query
+from pinn_cli.basis.ranges import Range, ranges_for, sample_parameters
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.workflows.fit import call
+from pinn_cli.targets import call
 from pinn_cli.solvers import heat1d_series, oscillator_underdamped
 
 register()

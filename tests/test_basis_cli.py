@@ -1,5 +1,5 @@
-"""IP-Basis from the command line: `pinn-basis` (offline) and `pinn-fit schedule=basis`
-(online, one query per data file). The library is tested in test_basis.py.
+"""IP-Basis from the command line: `pinn-basis` (offline) and `pinn-query` (online, one query
+per data file). The library is tested in test_basis.py.
 
 The shipped oscillator option declares no initial condition (its reference solver starts at
 x(0) = 1, x'(0) = 0) and a basis needs it, so every command here adds it by the override that
@@ -34,8 +34,9 @@ def run_basis(args, cwd, **kwargs):
     return run_cli(args, cwd, command="pinn-basis", env=ENV, **kwargs)
 
 
-def run_fit(args, cwd):
-    return run_cli(args, cwd, env=ENV)
+def run_query(args, cwd):
+    """Run `pinn-query ARGS` in `cwd`."""
+    return run_cli(args, cwd, command="pinn-query", env=ENV)
 
 
 def _rows(path):
@@ -69,7 +70,7 @@ def work(tmp_path_factory):
 
 
 def test_pinn_basis_writes_its_run_folder(work):
-    from pinn_cli.basis.offline import Basis
+    from pinn_cli.basis.network import Basis
 
     root, folder = work
     assert folder.relative_to(root).parts[0] == "basis"  # basis/DATE/TIME
@@ -91,17 +92,18 @@ def test_pinn_basis_writes_its_run_folder(work):
     assert min(float(h["validation_error"]) for h in history) == pytest.approx(
         s["validation_error"])
     # the command to answer queries, with the pde options it was trained with
-    assert "schedule=basis" in s["fit_with"] and "+pde.conditions=" in s["fit_with"]
+    assert s["query_with"].startswith("pinn-query pde=oscillator ")
+    assert "+pde.conditions=" in s["query_with"] and f"basis.path={folder}" in s["query_with"]
 
 
 def test_online_queries_recover_each_truth_one_row_per_file(work):
     """Two files from a glob and one more from a comma-separated list; measured errors 0.01-0.9 %
     inside the range (tolerance 2 %), about 0.05 s per query after a 1 s setup."""
     root, folder = work
-    r = run_fit(OSC + ["schedule=basis", f"basis.path={folder}",
-                       "data.file='q/*.h5,far/k8.h5'", "plots=false"], root)
+    r = run_query(OSC + [f"basis.path={folder}",
+                       "data.file='q/*.h5,far/k8.h5'"], root)
     assert r.returncode == 0, r.stderr
-    [run] = run_dirs(root / "outputs")
+    [run] = run_dirs(root / "queries")
     rows = _rows(run / "queries.csv")
     assert [row["file"] for row in rows] == ["q/c0.3.h5", "q/c0.65.h5", "far/k8.h5"]
     for row, (c, k) in zip(rows, TRUTHS):
@@ -118,7 +120,7 @@ def test_online_queries_recover_each_truth_one_row_per_file(work):
     q = s["queries"]
     assert (q["count"], q["failed"], q["flagged"]) == (3, 0, 1)
     assert q["max_rel_error"] == pytest.approx(max(float(x["max_rel_error"]) for x in rows))
-    assert s["status"] == "completed" and s["schedule"] == "basis"
+    assert s["status"] == "completed" and s["command"] == "pinn-query"
     assert any(w.startswith("k8.h5: k = ") for w in s["warnings"])
     assert set(s["unknowns"]) == {"c", "k"}
     params = _rows(run / "params.csv")
@@ -143,9 +145,9 @@ def test_every_sample_of_a_pdebench_file_is_a_query(work):
             g["x"], g["grid/t"] = oscillator_underdamped(t, c, k), t
             g.attrs["c"], g.attrs["k"] = c, k
     grouped = ["data=pdebench_grouped", "data.file=groups.h5", "~data.coords.x", "~data.fields.u",
-               "+data.fields.x=x", "data.n_obs=null", "plots=false"]
+               "+data.fields.x=x", "data.n_obs=null"]
     for samples, expected in (("all", [0, 1]), ("1:2", [1])):
-        r = run_fit(OSC + ["schedule=basis", f"basis.path={folder}", *grouped,
+        r = run_query(OSC + [f"basis.path={folder}", *grouped,
                            f"basis.samples={samples}", f"hydra.run.dir=samples_{samples[0]}"],
                     root)
         assert r.returncode == 0, r.stderr
@@ -157,7 +159,7 @@ def test_every_sample_of_a_pdebench_file_is_a_query(work):
             assert (float(row["c_truth"]), float(row["k_truth"])) == (c, k)
             assert float(row["c"]) == pytest.approx(c, rel=0.02)
             assert float(row["k"]) == pytest.approx(k, rel=0.02)
-    r = run_fit(OSC + ["schedule=basis", f"basis.path={folder}", "basis.samples=all",
+    r = run_query(OSC + [f"basis.path={folder}", "basis.samples=all",
                        "hydra.run.dir=samples_grid"], root)
     assert r.returncode != 0
     assert "samples of a file apply to the pdebench layouts only" in _out(r)
@@ -172,11 +174,11 @@ def test_one_query_summary_reads_as_any_fit(work, tmp_path):
     (tmp_path / "pde" / "my_oscillator.yaml").write_text(
         "defaults: [oscillator, _self_]\nconditions:\n"
         "  x0: {at: {t: 0.0}, equation: x - 1}\n  v0: {at: {t: 0.0}, equation: x_t}\n")
-    r = run_fit([f"hydra.searchpath=[file://{tmp_path}]", "pde=my_oscillator",
-                 "data=oscillator", "data.file=q/c0.65.h5", "schedule=basis",
-                 f"basis.path={folder / 'basis.pt'}", "plots=false"], root)
+    r = run_query([f"hydra.searchpath=[file://{tmp_path}]", "pde=my_oscillator",
+                 "data=oscillator", "data.file=q/c0.65.h5",
+                 f"basis.path={folder / 'basis.pt'}"], root)
     assert r.returncode == 0, r.stderr
-    run = max(run_dirs(root / "outputs"))
+    run = max(run_dirs(root / "queries"))
     s = summary(run)
     c, k = TRUTHS[1]
     for name, truth in (("c", c), ("k", k)):
@@ -195,7 +197,7 @@ def test_one_query_summary_reads_as_any_fit(work, tmp_path):
 def test_a_bad_file_among_many_is_recorded_and_the_others_answered(work, tmp_path):
     root, folder = work
     (tmp_path / "junk.h5").write_text("not HDF5")
-    r = run_fit(OSC + ["schedule=basis", f"basis.path={folder}", "plots=false",
+    r = run_query(OSC + [f"basis.path={folder}",
                        f"data.file='q/c0.3.h5,{tmp_path / 'junk.h5'}'",
                        f"hydra.run.dir={tmp_path / 'run'}"], root)
     out = _out(r)
@@ -209,15 +211,15 @@ def test_a_bad_file_among_many_is_recorded_and_the_others_answered(work, tmp_pat
 
 
 @pytest.mark.parametrize("command,args,message", [
-    ("pinn-fit", OSC + ["schedule=basis"], "basis.path is not set: pass basis.path="),
-    ("pinn-fit", OSC + ["schedule=basis", "basis.path=nowhere"], "basis.path=nowhere does not "
+    ("pinn-query", OSC + [], "basis.path is not set: pass basis.path="),
+    ("pinn-query", OSC + ["basis.path=nowhere"], "basis.path=nowhere does not "
      "exist"),
-    ("pinn-fit", ["pde=heat1d", "schedule=basis", "basis.path=BASIS"],
+    ("pinn-query", ["pde=heat1d", "basis.path=BASIS"],
      "the basis was trained for problem oscillator"),
-    ("pinn-fit", ["pde=oscillator", "schedule=basis", "basis.path=BASIS"],
+    ("pinn-query", ["pde=oscillator", "basis.path=BASIS"],
      "declares no conditions"),
-    ("pinn-fit", OSC + ["schedule=basis", "basis.path=BASIS", "collocation.resample_every=50"],
-     "collocation.resample_every=50: schedule=basis trains no network"),
+    ("pinn-query", OSC + ["basis.path=BASIS", "collocation.resample_every=50"],
+     "collocation.resample_every=50: pinn-query trains no network"),
     ("pinn-basis", ["pde=heat1d"], "basis.ranges is not set: give the offline range of each "
      "unknown ['k'] of heat1d, e.g. 'basis.ranges={k: {lo: 0.05, hi: 0.2}}'"),
     ("pinn-basis", ["pde=oscillator", BASIS[0]], "pinn-basis pde=oscillator \""
@@ -228,18 +230,20 @@ def test_a_bad_file_among_many_is_recorded_and_the_others_answered(work, tmp_pat
 def test_bad_settings_give_one_message(work, command, args, message):
     root, folder = work
     args = [a.replace("BASIS", str(folder)) for a in args]
-    r = run_basis(args, root) if command == "pinn-basis" else run_fit(args, root)
+    r = run_basis(args, root) if command == "pinn-basis" else run_query(args, root)
     out = _out(r)
     assert r.returncode == 2 and message in out and "Traceback" not in out, out
 
 
 def test_basis_options_compose_and_reject_typos():
     with initialize_config_module("pinn_cli.conf", version_base="1.3"):
-        cfg = compose("config", overrides=["pde=burgers1d", "schedule=basis", "basis.path=x"])
-        assert cfg.schedule._target_ == "pinn_cli.workflows.basis_cli.fit_online"
+        cfg = compose("pinn_query", overrides=["pde=burgers1d", "basis.path=x"])
         assert cfg.basis.path == "x" and cfg.basis.method == "auto"
+        assert cfg.pde.name == "burgers1d" and cfg.data.file == "data/burgers1d.h5"
         with pytest.raises(ConfigCompositionException, match="pth"):
-            compose("config", overrides=["schedule=basis", "basis.pth=x"])
+            compose("pinn_query", overrides=["basis.pth=x"])
+        with pytest.raises(ConfigCompositionException, match="basis"):
+            compose("config", overrides=["schedule=basis"])
         cfg = compose("pinn_basis", overrides=["basis.ranges={k: {lo: 0.05, hi: 0.2}}"])
         assert cfg.basis.ranges == {"k": {"lo": 0.05, "hi": 0.2}} and cfg.pde.name == "heat1d"
         assert cfg.basis.margin == 0.0

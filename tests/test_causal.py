@@ -31,7 +31,7 @@ def _setup(spec, n=200, seed=0, **causal):
     x = lo + (hi - lo) * torch.rand(n, len(lo), generator=g, dtype=torch.float64)
     m = len(problem.outputs)
     losses = Losses(problem, x[:4], torch.zeros(4, m, dtype=torch.float64), problem.outputs, x,
-                    [], "auto", (), **causal)
+                    [], engine="auto", periodic_x=(), **causal)
     torch.manual_seed(seed)
     net = MLP([problem.domain[k] for k in problem.inputs], [0.0] * m, [1.0] * m, width=10,
               depth=3).double()

@@ -1,4 +1,4 @@
-"""Residual and condition points (pinn_cli.io.collocation), as pinn-fit and schedule=basis draw them."""
+"""Residual and condition points (pinn_cli.io.collocation), as pinn-fit and pinn-query draw them."""
 import pytest
 import torch
 from hydra import compose, initialize_config_module
@@ -6,7 +6,7 @@ from hydra import compose, initialize_config_module
 from pinn_cli.io.collocation import draw_points, sample_box
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.workflows.fit import _setup_torch, build
+from pinn_cli.workflows.build import build, setup_torch
 
 register()
 
@@ -34,7 +34,7 @@ def _cfg(*overrides):
 def test_observations_alone_can_be_the_residual_points(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = _cfg("collocation.n_points=0", "data.n_obs=300")
-    problem, obs, net, losses, unknowns = build(cfg, _setup_torch(cfg))
+    problem, obs, net, losses, unknowns = build(cfg, setup_torch(cfg))
     assert len(obs.x) == 300 and len(losses.colloc_x) == 300
     assert torch.allclose(losses.colloc_x, losses.obs_x)
 
@@ -45,7 +45,7 @@ def test_a_denser_phase_extends_the_draw_and_keeps_the_observations_last(tmp_pat
     term reads its values there)."""
     monkeypatch.chdir(tmp_path)
     cfg = _cfg("collocation.n_points=200", "data.n_obs=300")
-    problem, obs, net, losses, unknowns = build(cfg, _setup_torch(cfg))
+    problem, obs, net, losses, unknowns = build(cfg, setup_torch(cfg))
     first = losses.colloc_x.clone()
     losses.use_density(2.5)
     assert len(losses.colloc_x) == 500 + 300
@@ -55,7 +55,7 @@ def test_a_denser_phase_extends_the_draw_and_keeps_the_observations_last(tmp_pat
     assert torch.equal(losses.colloc_x[:500], drawn)
     losses.use_density(1.0)
     assert torch.equal(losses.colloc_x, first)
-    bare = build(_cfg("collocation.n_points=0"), _setup_torch(cfg))[3]
+    bare = build(_cfg("collocation.n_points=0"), setup_torch(cfg))[3]
     bare.use_density(3.0)  # no random points to multiply: the observations' alone
     assert torch.equal(bare.colloc_x, bare.obs_x)
 
@@ -63,7 +63,7 @@ def test_a_denser_phase_extends_the_draw_and_keeps_the_observations_last(tmp_pat
 def test_each_condition_gets_its_own_points_on_its_face(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = _cfg("collocation.n_condition_points=50")
-    problem = build(cfg, _setup_torch(cfg))[0]
+    problem = build(cfg, setup_torch(cfg))[0]
     colloc, cond = draw_points(problem, cfg.collocation, cfg.seed)
     assert len(colloc) == cfg.collocation.n_points and len(cond) == len(problem.conditions) > 0
     for points, (_, at) in zip(cond, problem.conditions):
@@ -78,11 +78,11 @@ def test_each_condition_gets_its_own_points_on_its_face(tmp_path, monkeypatch):
      "no residual points: set collocation.n_points > 0"),
     (["collocation.n_points=0", "collocation.resample_every=10"], True,
      "with collocation.n_points > 0"),
-    (["collocation.resample_every=10"], False, "schedule=basis trains no network"),
+    (["collocation.resample_every=10"], False, "pinn-query trains no network"),
 ])
 def test_bad_collocation_settings_name_the_key(tmp_path, monkeypatch, overrides, trains, message):
     monkeypatch.chdir(tmp_path)
     cfg = _cfg(*overrides)
-    problem = build(_cfg(), _setup_torch(cfg))[0]
+    problem = build(_cfg(), setup_torch(cfg))[0]
     with pytest.raises(PinnFitError, match=message):
         draw_points(problem, cfg.collocation, cfg.seed, trains_network=trains)

@@ -51,8 +51,6 @@ def test_a_compiled_run_follows_the_eager_one(tmp_path):
     (["pde.residuals.heat=u_t - k*u_xxx"], "which heat1d cannot use (a derivative of order "
                                             "> 2, or a network without Taylor propagation); "
                                             "set compile=false"),
-    (["schedule=basis"], "schedule=basis answers with the basis and does not compile: set "
-                         "compile=false"),
 ])
 def test_compile_where_it_cannot_apply_is_refused(tmp_path, extra, message):
     r = run_cli(["compile=true", *extra], tmp_path)

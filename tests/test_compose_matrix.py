@@ -11,7 +11,8 @@ from hydra import compose, initialize_config_module
 
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.workflows.fit import build, call
+from pinn_cli.targets import call
+from pinn_cli.workflows.build import build
 from pinn_cli.training.trainer import Trainer
 
 from conftest import REPO
@@ -35,8 +36,8 @@ def two_steps_per_phase(cfg, device):
     schedule = call(cfg.schedule)
     schedule.check(problem)
     phases = [dataclasses.replace(p, steps=2) for p in schedule.phases]
-    trainer = Trainer(net, unknowns, losses, call(cfg.weighting), phases,
-                      on_row=lambda row: None, on_progress=lambda *a: None, log_every=1)
+    trainer = Trainer(net=net, unknowns=unknowns, losses=losses, weighting=call(cfg.weighting),
+                      phases=phases, log_every=1)
     assert trainer.run().status == "completed"
     assert trainer.last_row.step == 2 * len(phases)
     return trainer.last_row

@@ -104,7 +104,7 @@ def test_cli_typo_gives_one_line_error(tmp_path):
 
 
 def test_a_pde_ships_its_fixed_weights_and_the_users_win_over_them():
-    from pinn_cli.workflows.fit import call
+    from pinn_cli.targets import call
 
     def lambdas(overrides):
         w = call(_compose(overrides).weighting)

@@ -14,7 +14,7 @@ from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.model.nets import MLP
 from pinn_cli.problem.problem import Problem
 from pinn_cli.training.schedule import Continuation, Marching, Phase, PretrainIdentify, _checked
-from pinn_cli.training.trainer import Trainer
+from pinn_cli.training.trainer import Hooks, Trainer
 from pinn_cli.training.weighting import Fixed
 
 from conftest import run_cli, run_dirs, summary
@@ -74,8 +74,8 @@ def _losses(left=None):
     obs_x = _box(40, 0)
     per = sample_periodic(problem.domain, "x", 30, "sobol", 3).double()
     return Losses(problem, obs_x, obs_x[:, :1].sin(), ["u"], _box(200, 1),
-                  [_box(25, 2, t=1.0), _box(35, 4, x=0.0) if left is None else left], "auto",
-                  [per], causal_epsilon=1.0)
+                  [_box(25, 2, t=1.0), _box(35, 4, x=0.0) if left is None else left], engine="auto",
+                  periodic_x=[per], causal_epsilon=1.0)
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def _trainer(phases, stop_at=None, redraw=None):
     obs_x = _box(40, 0)
     per = sample_periodic(problem.domain, "x", 20, "sobol", 3).double()
     losses = Losses(problem, obs_x, torch.sin(obs_x[:, :1] - 30 * (obs_x[:, 1:] - 1)), ["u"],
-                    _box(100, 1), [_box(20, 2, t=1.0), _box(20, 4, x=0.0)], "auto", [per],
+                    _box(100, 1), [_box(20, 2, t=1.0), _box(20, 4, x=0.0)], engine="auto", periodic_x=[per],
                     redraw=redraw)
     records, checkpoints = [], []
 
@@ -176,8 +176,9 @@ def _trainer(phases, stop_at=None, redraw=None):
         if trainer.step == stop_at:
             trainer.stop = True
 
-    trainer = Trainer(net, Unknowns(problem.unknowns), losses, Fixed(), phases, lambda row: None,
-                      progress, log_every=5, on_checkpoint=checkpoints.append)
+    trainer = Trainer(net=net, unknowns=Unknowns(problem.unknowns), losses=losses,
+                      weighting=Fixed(), phases=phases, log_every=5,
+                      hooks=Hooks(on_progress=progress, on_checkpoint=checkpoints.append))
     return trainer, records, checkpoints
 
 
@@ -220,7 +221,7 @@ def test_resampled_points_follow_the_step_and_survive_resume(float64, one_thread
     schedule = Marching(2, 5, **SETTINGS)  # 5 + 5 + 6 Adam steps, then 3 L-BFGS steps
     trainer, full, _ = _trainer(schedule.phases, redraw=(4, _draw))
     seen = []
-    trainer.on_progress = lambda phase, done, loss, params: (
+    trainer.hooks.on_progress = lambda phase, done, loss, params: (
         seen.append((trainer.step, phase.name, trainer.losses.all_points[2][:100].clone())),
         full.append((trainer.step, phase.name, trainer.losses.time_window, params["beta"])))
     trainer.run()
@@ -262,7 +263,7 @@ def test_float64_finish_converts_everything_and_resumes_exactly(stop_at, float64
     trainer, full, _ = _trainer(phases, redraw=(0, _draw))
     _float32(trainer)
     dtypes, points = [], []
-    trainer.on_progress = lambda phase, done, loss, params: (
+    trainer.hooks.on_progress = lambda phase, done, loss, params: (
         dtypes.append((phase.name, trainer.losses.colloc_x.dtype,
                        trainer.unknowns.raw["beta"].dtype, next(trainer.net.parameters()).dtype)),
         points.append(trainer.losses.colloc_x.clone()),

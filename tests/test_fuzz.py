@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pinn_cli.schema import register
 from pinn_cli.io.observations import read_observations
 from pinn_cli.errors import PinnFitError
-from pinn_cli.workflows.fit import build
+from pinn_cli.workflows.build import build
 
 register()
 
@@ -169,9 +169,10 @@ def test_malformed_overrides_give_one_message(picks, data):
         try:
             with initialize_config_module("pinn_cli.conf", version_base="1.3"):
                 cfg = compose("config", overrides=overrides)
-            from pinn_cli.workflows.fit import _setup_torch, call
+            from pinn_cli.targets import call
+            from pinn_cli.workflows.build import setup_torch
 
-            device = _setup_torch(cfg)
+            device = setup_torch(cfg)
             build(cfg, device)
             call(cfg.weighting)
             call(cfg.schedule)

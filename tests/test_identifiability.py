@@ -5,8 +5,10 @@ from hydra import compose, initialize_config_module
 
 from pinn_cli.schema import register
 from pinn_cli.io.observations import Observations
-from pinn_cli.workflows.fit import call
-from pinn_cli.diagnostics.identifiability import Quick, SolverModel, classical_fit, training_warnings
+from pinn_cli.targets import call
+from pinn_cli.diagnostics.classical import SolverModel, classical_fit
+from pinn_cli.diagnostics.identifiability import Quick
+from pinn_cli.diagnostics.verdicts import training_warnings
 from pinn_cli.solvers import heat1d_series
 
 register()
@@ -241,7 +243,7 @@ CLASSICAL = {"estimate": {"k": 0.1003}, "crlb_rel_std": {"k": 0.004}}
 
 
 def test_the_network_error_is_the_gap_to_the_classical_fit():
-    from pinn_cli.diagnostics.identifiability import verdict, with_network_error
+    from pinn_cli.diagnostics.verdicts import verdict, with_network_error
     from pinn_cli.diagnostics.profile import Z95
 
     p = {"flat": False, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
@@ -262,7 +264,7 @@ def test_the_network_error_is_the_gap_to_the_classical_fit():
     (CLASSICAL, True),  # a flat profile has no interval to widen
 ])
 def test_no_network_error_without_an_identifying_classical_fit(classical, flat):
-    from pinn_cli.diagnostics.identifiability import with_network_error
+    from pinn_cli.diagnostics.verdicts import with_network_error
 
     p = {"flat": flat, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
     assert with_network_error(p, classical, "k", 0.05) is p

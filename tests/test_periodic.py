@@ -32,7 +32,7 @@ def _losses(problem, n=64, seed=0):
     pts = sample_periodic(problem.domain, problem.periodic[0].input, n, "sobol", seed).double()
     dummy = pts[:4]
     return Losses(problem, dummy, torch.zeros(4, len(problem.outputs), dtype=torch.float64),
-                  problem.outputs, dummy, [dummy] * len(problem.conditions), "auto", [pts]), pts
+                  problem.outputs, dummy, [dummy] * len(problem.conditions), engine="auto", periodic_x=[pts]), pts
 
 
 def _periodic_net(problem, activation="sin"):

@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_module
 
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.workflows.fit import call
+from pinn_cli.targets import call
 from pinn_cli.problem.problem import Problem
 from pinn_cli.problem.scaling import WELL_SCALED, choose, residual_factors
 

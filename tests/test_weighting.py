@@ -13,7 +13,7 @@ from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.model.nets import MLP
 from pinn_cli.problem.problem import Problem
 from pinn_cli.training.schedule import Phase
-from pinn_cli.training.trainer import Trainer
+from pinn_cli.training.trainer import Hooks, Trainer
 from pinn_cli.training.weighting import NTK, Annealing, Fixed, GradNorm, ntk_traces
 
 KINDS = {"data": "data", "pde": "residual", "pde2": "residual", "bc": "condition"}
@@ -118,7 +118,7 @@ def small(request):
     cond_x = x[:7].clone()
     cond_x[:, 1] = 0.0
     per_x = sample_periodic(problem.domain, "x", 6, "sobol", 0).double()
-    losses = Losses(problem, obs_x, obs_y, ["u"], x, [cond_x], "auto", [per_x])
+    losses = Losses(problem, obs_x, obs_y, ["u"], x, [cond_x], engine="auto", periodic_x=[per_x])
     unknowns = Unknowns(problem.unknowns)
     params = {k: v.detach() for k, v in unknowns.physical().items()}
     yield net, unknowns, losses, params, dict(obs=(obs_x, obs_y), colloc=x, cond=cond_x,
@@ -215,8 +215,9 @@ def test_ntk_in_a_short_training_run(small):
     w = NTK(alpha=1.0, update_every=2)
     w.bind(net, unknowns, losses)
     rows = []
-    trainer = Trainer(net, unknowns, losses, w, [Phase("identify", 4, unknowns_lr=1e-2)],
-                      rows.append, lambda *a: None, log_every=2)
+    trainer = Trainer(net=net, unknowns=unknowns, losses=losses, weighting=w,
+                      phases=[Phase("identify", 4, unknowns_lr=1e-2)], log_every=2,
+                      hooks=Hooks(on_row=rows.append))
     trainer.run()
     assert [r.step for r in rows] == [0, 2, 4]
     for r in rows:

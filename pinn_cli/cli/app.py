@@ -1,6 +1,11 @@
-"""Entry points: Hydra composes the config, `fit` runs it, errors become one clear message.
+"""Entry points: Hydra composes each command's config, a workflow runs it, errors become one
+clear message. Torch is imported only inside the task, so `--help` answers fast.
 
-Torch is imported only inside the task, so `pinn-fit --help` answers fast."""
+    pinn-fit     workflows.fit.fit              conf/config.yaml
+    pinn-data    workflows.generate.generate    conf/generate.yaml
+    pinn-basis   workflows.basis_train.train_offline    conf/pinn_basis.yaml
+    pinn-query   workflows.basis_query.query    conf/pinn_query.yaml
+"""
 import logging
 import os
 import sys
@@ -105,8 +110,18 @@ def _fit_main(cfg: DictConfig):
     return _run(fit, cfg)
 
 
+def _version(command: str) -> None:
+    """`COMMAND --version`: the package's own version (Hydra's flag would print Hydra's)."""
+    if "--version" in sys.argv[1:]:
+        from pinn_cli import __version__
+
+        print(f"{command} {__version__}")
+        sys.exit(0)
+
+
 def main():
     """`pinn-fit`: one inverse-PINN run (pinn_cli.workflows.fit), or `resume=FOLDER` to continue one."""
+    _version("pinn-fit")
     try:
         sys.argv = resume_argv(sys.argv)
     except PinnFitError as err:
@@ -116,17 +131,39 @@ def main():
 
 
 @hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="generate")
-def generate(cfg: DictConfig):
-    """`pinn-data`: a synthetic HDF5 file from a problem's reference solver (pinn_cli.workflows.generate)."""
+def _generate_main(cfg: DictConfig):
     from pinn_cli.workflows.generate import generate as write_file  # imports torch (via the problem)
 
     return _run(write_file, cfg)
 
 
+def generate():
+    """`pinn-data`: a synthetic HDF5 file from a problem's reference solver."""
+    _version("pinn-data")
+    _generate_main()
+
+
 @hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="pinn_basis")
-def basis(cfg: DictConfig):
-    """`pinn-basis`: an IP-Basis PINN trained offline, for `pinn-fit schedule=basis`
-    (pinn_cli.workflows.basis_cli)."""
-    from pinn_cli.workflows.basis_cli import train_offline  # imports torch
+def _basis_main(cfg: DictConfig):
+    from pinn_cli.workflows.basis_train import train_offline  # imports torch
 
     return _run(train_offline, cfg)
+
+
+def basis():
+    """`pinn-basis`: an IP-Basis PINN trained offline, for `pinn-query`."""
+    _version("pinn-basis")
+    _basis_main()
+
+
+@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="pinn_query")
+def _query_main(cfg: DictConfig):
+    from pinn_cli.workflows.basis_query import query as answer  # imports torch
+
+    return _run(answer, cfg)
+
+
+def query():
+    """`pinn-query`: inverse queries answered by a basis that `pinn-basis` trained."""
+    _version("pinn-query")
+    _query_main()

@@ -30,6 +30,7 @@ from typing import Dict, List
 import numpy as np
 import torch
 
+from pinn_cli.training.lbfgs import make_lbfgs
 from pinn_cli.training.losses import weighted_total
 
 Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
@@ -58,9 +59,8 @@ class Refit:
                 raw.requires_grad_(False)
             else:
                 free.append(raw)
-        opt = torch.optim.LBFGS(free, lr=1.0, max_iter=steps, max_eval=2 * steps,
-                                history_size=50, line_search_fn="strong_wolfe",
-                                tolerance_grad=1e-12, tolerance_change=1e-15)
+        opt = make_lbfgs(free, max_iter=steps, max_eval=2 * steps, history_size=50,
+                         compact=False)
 
         def closure():
             opt.zero_grad(set_to_none=True)

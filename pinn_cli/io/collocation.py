@@ -46,7 +46,7 @@ def draw_points(problem, col, seed: int, trains_network: bool = True
     """The `collocation` node `col`, checked, and its points: the residual points (n_points, d)
     and each condition's (n_condition_points, d), from seeds seed and seed + 1 + i. The
     observations join the residual points where the caller has them
-    (collocation.include_observations). `trains_network=False` (schedule=basis) refuses the
+    (collocation.include_observations). `trains_network=False` (pinn-query) refuses the
     settings that only a trained network uses."""
     if col.n_points < 0 or col.n_condition_points < 1:
         raise PinnFitError("collocation.n_points must be >= 0 and n_condition_points >= 1")
@@ -57,7 +57,7 @@ def draw_points(problem, col, seed: int, trains_network: bool = True
         raise PinnFitError(f"collocation.resample_every={col.resample_every}: give 0 (never) or "
                            "the Adam steps between draws, with collocation.n_points > 0")
     if col.resample_every and not trains_network:
-        raise PinnFitError(f"collocation.resample_every={col.resample_every}: schedule=basis "
+        raise PinnFitError(f"collocation.resample_every={col.resample_every}: pinn-query "
                            "trains no network, so there are no Adam steps to redraw points at; "
                            "drop the override (or set it to 0)")
     colloc = sample_box(problem.domain, col.n_points, col.sampler, seed)

@@ -17,7 +17,7 @@ from typing import Dict, List
 
 import torch
 
-from pinn_cli.training.trainer import Row
+from pinn_cli.training.row import Row
 
 
 def atomic_write(path: Path, write) -> None:

@@ -30,7 +30,7 @@ from pinn_cli.errors import PinnFitError
 from pinn_cli.problem.expressions import compile_torch, default_symbol, parse
 from pinn_cli.problem.hard import exact_conditions, parse_hard
 from pinn_cli.problem.unknowns import Unknown
-from pinn_cli.schema import imported
+from pinn_cli.targets import imported
 
 PERIODIC_BY = ("loss", "embedding")  # how pde.periodic is enforced
 

@@ -127,3 +127,14 @@ class CompactLBFGS(torch.optim.LBFGS):
                 break
         state.update(d=d, t=t, prev_flat_grad=prev_grad, prev_loss=prev_loss)
         return orig_loss
+
+
+def make_lbfgs(params, *, max_iter: int = 1, max_eval: int | None = None,
+               history_size: int = 100, compact: bool = True, lr: float = 1.0):
+    """The one L-BFGS set-up of pinn-fit: strong-Wolfe line search, gradient and change
+    tolerances at the rounding floor (1e-12, 1e-15) so that the budget, not a tolerance, ends
+    a fit. `compact` (the trainer's phases) takes `CompactLBFGS`, else torch's two-loop form
+    (the short re-fits and the IP-Basis queries, with `history_size` 50)."""
+    kind = CompactLBFGS if compact else torch.optim.LBFGS
+    return kind(params, lr=lr, max_iter=max_iter, max_eval=max_eval, history_size=history_size,
+                line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)

@@ -16,7 +16,6 @@ import math
 from typing import Dict, List, Tuple
 
 import torch
-from torch import nn
 
 from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
@@ -55,7 +54,7 @@ class Losses:
     left without points is 0."""
 
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
-                 engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
+                 *, engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
                  causal_chunks: int = 16, residual_factors=None, redraw=None,
                  residual_at_observations: bool = False, compiled: bool = False):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of

@@ -9,53 +9,27 @@ from typing import Callable, Dict, List
 
 import torch
 
-from pinn_cli.errors import DivergedError, PinnFitError
-from pinn_cli.training.lbfgs import CompactLBFGS
+from pinn_cli.errors import DivergedError
 from pinn_cli.training.losses import weighted_total
+from pinn_cli.training.optimizers import phase_optimizers, scaled_lrs
+from pinn_cli.training.precision import use_precision
+from pinn_cli.training.row import Row, floats, per_parameter, term_gradients
 from pinn_cli.training.schedule import Phase
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the `precision` settings
-
-
-def use_precision(precision: str, threads: int | None = None) -> None:
-    """torch's default dtype for `precision` (float32 | float64) and, if given, its threads."""
-    if precision not in DTYPES:
-        raise PinnFitError(f"precision={precision!r}: choose float32 or float64")
-    if threads:
-        torch.set_num_threads(int(threads))
-    torch.set_default_dtype(DTYPES[precision])
-
-
-def skip_dynamo_import() -> None:
-    """Spares an L-BFGS run the import of torch._dynamo (about 1 s on a 2-core CPU, where a
-    Burgers 1D fit reaches 1 % in 10-20 s). torch wraps the optimisers' zero_grad,
-    add_param_group, state_dict and load_state_dict in torch._disable_dynamo, which imports
-    torch._dynamo on the first call to keep them out of torch.compile's tracing; pinn-fit
-    compiles the loss terms at most (compile=true), never an optimiser, so each wrapped function
-    is given itself as its cached disabled version. Adam's step imports torch._dynamo
-    regardless; on a torch that caches elsewhere this changes nothing (tests/test_train.py
-    checks that the import is spared)."""
-    for name in ("zero_grad", "add_param_group", "state_dict", "load_state_dict"):
-        fn = getattr(getattr(torch.optim.Optimizer, name), "__wrapped__", None)
-        if fn is not None:
-            setattr(fn, "__dynamo_disable", fn)
-
-
 @dataclass
-class Row:
-    """What is logged at one step: the state after `step` updates."""
+class Hooks:
+    """What the trainer calls back: `on_row(row)` at each logged step, `on_progress(phase, done,
+    loss, unknowns)` after each update, `on_checkpoint(state)` to save `state_dict()` (the
+    caller adds what it needs back on restore), `on_restore(state)` after a retry went back to
+    it (to roll the logs back), and `on_gradients(step, phase, {term: {parameter: ∇ L_term}})`
+    at the end of each phase (the per-layer histograms of Wang, Teng & Perdikaris 2021,
+    Fig. 2)."""
 
-    step: int
-    phase: str
-    elapsed: float
-    unknowns: Dict[str, float]
-    losses: Dict[str, float]
-    total: float
-    grad_max: Dict[str, float]  # max_θ |∇θ L_i| over the network weights
-    grad_mean: Dict[str, float]  # mean_θ |∇θ L_i|
-    lambdas: Dict[str, float]
-    dL_dk: Dict[str, Dict[str, float]]  # term -> unknown -> ∂L_i/∂k (physical k)
-    extra: Dict[str, float] = field(default_factory=dict)  # Losses.log_values(): causal_min
+    on_row: Callable[[Row], None] = lambda row: None
+    on_progress: Callable = lambda phase, done, loss, unknowns: None
+    on_checkpoint: Callable[[dict], None] = lambda state: None
+    on_restore: Callable[[dict], None] = lambda state: None
+    on_gradients: Callable[[int, str, dict], None] = lambda step, phase, grads: None
 
 
 @dataclass
@@ -70,26 +44,18 @@ class Trainer:
     steps ask the losses for the residual points of their step (`Losses.redraw_at`); an L-BFGS
     phase keeps those of its first step, its objective fixed."""
 
-    def __init__(self, net, unknowns, losses, weighting, phases: List[Phase],
-                 on_row: Callable[[Row], None], on_progress: Callable, log_every: int = 100,
-                 on_checkpoint: Callable[[dict], None] = lambda state: None,
-                 checkpoint_every: int = 0,
-                 retries: int = 0, retry_lr_factor: float = 0.5,
-                 on_restore: Callable[[dict], None] = lambda state: None,
-                 on_gradients: Callable[[int, str, dict], None] = lambda step, phase, g: None):
-        """`on_checkpoint(state)` is called with `state_dict()` at every `checkpoint_every`-th
-        step (0: never), at the start, at each phase end and on interruption, to save it. A divergence is retried up to
-        `retries` times from the last checkpoint with every learning rate multiplied by
-        `retry_lr_factor`; `on_restore(state)` lets the caller roll its logs back to it.
-        `on_gradients(step, phase, {term: {parameter name: ∇ of L_term}})` receives the
-        per-term gradients over the network's parameters at the end of each phase (the
-        per-layer histograms of Wang, Teng & Perdikaris 2021, Fig. 2)."""
+    def __init__(self, *, net, unknowns, losses, weighting, phases: List[Phase],
+                 hooks: Hooks | None = None, log_every: int = 100, checkpoint_every: int = 0,
+                 retries: int = 0, retry_lr_factor: float = 0.5):
+        """The state is checkpointed (`hooks.on_checkpoint`) every `checkpoint_every` steps
+        (0: never), at the start, at each phase end and on interruption. A divergence is
+        retried up to `retries` times from the last checkpoint with every learning rate
+        multiplied by `retry_lr_factor`."""
         self.net, self.unknowns, self.losses, self.weighting = net, unknowns, losses, weighting
         self.phases, self.log_every = phases, max(1, int(log_every))
-        self.on_row, self.on_progress = on_row, on_progress
-        self.on_checkpoint, self.checkpoint_every = on_checkpoint, max(0, int(checkpoint_every))
-        self.retries, self.retry_lr_factor, self.on_restore = retries, retry_lr_factor, on_restore
-        self.on_gradients = on_gradients
+        self.hooks = hooks or Hooks()
+        self.checkpoint_every = max(0, int(checkpoint_every))
+        self.retries, self.retry_lr_factor = retries, retry_lr_factor
         self.step, self.logged, self.stop, self.last_row = 0, -1, False, None
         self.phase_index, self.phase_step, self.checkpointed = 0, 0, -1
         self.steps: Dict[str, int] = {}  # steps done per finished (or stopped) phase
@@ -137,7 +103,7 @@ class Trainer:
     def _checkpoint(self) -> None:
         self.checkpointed = self.step
         state = self.state_dict()
-        self.on_checkpoint(state)  # adds what the caller needs back on restore, and saves it
+        self.hooks.on_checkpoint(state)  # adds what the caller needs back on restore, and saves it
         if self.retries:  # only a retry goes back to it in memory
             self.last_good = copy.deepcopy(state)
 
@@ -149,29 +115,17 @@ class Trainer:
     def _weighted(self, terms):
         return weighted_total(terms, self.weighting.lambdas)
 
-    def _gradients(self, terms, params):
-        """Per term: ∇θ L_i flattened over the network weights, and ∂L_i/∂k for each unknown."""
-        weights, ks = list(self.net.parameters()), list(params.values())
-        flat, dk = {}, {}
-        for name, loss in terms.items():
-            g = torch.autograd.grad(loss, weights + ks, retain_graph=True, allow_unused=True)
-            flat[name] = torch.cat([(gi if gi is not None else torch.zeros_like(w)).reshape(-1)
-                                    for gi, w in zip(g, weights)])
-            dk[name] = {k: 0.0 if gi is None else float(gi) + 0.0  # + 0.0: no -0.0 (compiled)
-                        for k, gi in zip(params, g[len(weights):])}
-        return flat, dk
-
     def _row(self, phase, terms, params, total, flat=None, dk=None):
         if flat is None:
-            flat, dk = self._gradients(terms, params)
+            flat, dk = term_gradients(terms, self.net, params)
         self.logged = self.step
         row = Row(self.step, phase.name, self.elapsed(),
-                  _floats(params), _floats(terms), float(total),
+                  floats(params), floats(terms), float(total),
                   {k: float(g.abs().max()) for k, g in flat.items()},
                   {k: float(g.abs().mean()) for k, g in flat.items()},
                   dict(self.weighting.lambdas), dk, self.losses.log_values())
         self.last_row = row
-        self.on_row(row)
+        self.hooks.on_row(row)
 
     def _check(self, phase, terms, total, params):
         bad = [k for k, v in terms.items() if not torch.isfinite(v)]
@@ -191,15 +145,6 @@ class Trainer:
             f"{', '.join(what)} became NaN/Inf. Lower schedule.lr / schedule.unknowns_lr, check "
             "the data scale, bound the unknowns, or pass on_divergence=retry",
             step=self.step, phase=phase.name, terms=what) from None
-
-    def _per_parameter(self, flat):
-        """Each term's flat gradient split back into the network's named parameters."""
-        named = list(self.net.named_parameters())
-        out = {}
-        for term, g in flat.items():
-            parts = torch.split(g.detach().cpu(), [p.numel() for _, p in named])
-            out[term] = {n: part.reshape(p.shape).numpy() for (n, p), part in zip(named, parts)}
-        return out
 
     def _log_due(self):
         return self.step % self.log_every == 0 and self.step != self.logged
@@ -228,22 +173,8 @@ class Trainer:
         self.losses.use_density(phase.density)
         self.losses.restrict_time(phase.time_window)
         self.losses.redraw_at(self.step - self.phase_step)  # L-BFGS: those of its first step
-        if phase.optimizer == "lbfgs":
-            # history 100: on Raissi's Burgers (4 draws) within 1 % to stay after 480-630
-            # iterations, against 580-710 and one > 800 with 50 (README, Performance)
-            self.optimizers = [CompactLBFGS(
-                list(self.net.parameters()) + list(self.unknowns.parameters()),
-                lr=phase.lr * self.lr_factor, max_iter=1, max_eval=25, history_size=100,
-                line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)]
-            self.schedulers = []
-        else:
-            lr = phase.lr * self.lr_factor
-            self.optimizers = [torch.optim.Adam(self.net.parameters(), lr=lr)]
-            if phase.unknowns_lr is not None:
-                self.optimizers.append(torch.optim.Adam(
-                    self.unknowns.parameters(), lr=phase.unknowns_lr * self.lr_factor))
-            self.schedulers = [torch.optim.lr_scheduler.StepLR(o, 1000, phase.decay)
-                               for o in self.optimizers]
+        self.optimizers, self.schedulers = phase_optimizers(phase, self.net, self.unknowns,
+                                                            self.lr_factor)
         if self._pending is not None:
             opt_states, sched_states = self._pending
             self._pending = None
@@ -267,7 +198,7 @@ class Trainer:
         self.unknowns.project()
         self.step += n
         self.phase_step = i + 1
-        self.on_progress(phase, i + 1, loss, _floats(params))
+        self.hooks.on_progress(phase, i + 1, loss, floats(params))
 
     def _evaluate(self, phase):
         """The loss terms at the current state, checked: (params, terms, weighted total)."""
@@ -284,7 +215,7 @@ class Trainer:
             terms = self.losses(self.net, params)
             flat = dk = None
             if self.weighting.wants_gradients(self.step) or self._log_due():
-                flat, dk = self._gradients(terms, params)
+                flat, dk = term_gradients(terms, self.net, params)
                 if self.weighting.wants_gradients(self.step):
                     self.weighting.update(flat)
             total = self._weighted(terms)
@@ -363,11 +294,11 @@ class Trainer:
             if self.stop:  # saved before the row below, which a resume rolls back
                 self._checkpoint()
             params, terms, total = self._evaluate(phase)
-            flat, dk = self._gradients(terms, params)
+            flat, dk = term_gradients(terms, self.net, params)
             if self.step != self.logged:  # the state after the phase's last update
                 self._row(phase, terms, params, total, flat, dk)
             if not self.stop:
-                self.on_gradients(self.step, phase.name, self._per_parameter(flat))
+                self.hooks.on_gradients(self.step, phase.name, per_parameter(self.net, flat))
             if self.stop:
                 outcome.status = "interrupted"
                 return
@@ -405,30 +336,11 @@ class Trainer:
                     self.load_state_dict(state)
                     self.retried = retried
                     self.lr_factor *= self.retry_lr_factor
-                    self._pending = _scaled_lrs(self._pending, self.retry_lr_factor)
+                    self._pending = scaled_lrs(self._pending, self.retry_lr_factor)
                     self.t0 = time.perf_counter() - self.elapsed_before
-                    self.on_restore(state)
+                    self.hooks.on_restore(state)
         finally:
             for s, h in handlers.items():
                 signal.signal(s, h)
         outcome.steps = dict(self.steps)
         return outcome
-
-
-def _scaled_lrs(pending, factor):
-    """Checkpointed optimiser states with every learning rate multiplied by `factor`."""
-    opt_states, sched_states = pending
-    for st in opt_states:
-        for g in st["param_groups"]:
-            g["lr"] *= factor
-            if "initial_lr" in g:
-                g["initial_lr"] *= factor
-    for st in sched_states:
-        st["base_lrs"] = [lr * factor for lr in st.get("base_lrs", [])]
-        if "_last_lr" in st:
-            st["_last_lr"] = [lr * factor for lr in st["_last_lr"]]
-    return opt_states, sched_states
-
-
-def _floats(tensors: Dict[str, torch.Tensor]) -> Dict[str, float]:
-    return {k: v.detach().item() for k, v in tensors.items()}

@@ -5,37 +5,20 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pinn_cli.io.collocation import draw_points, sample_box, sample_periodic
-from pinn_cli.schema import imported
-from pinn_cli.training.console import Reporter
-from pinn_cli.model.derivatives import taylor_applies
-from pinn_cli.errors import DivergedError, PinnFitError
-from pinn_cli.training.losses import Losses
-from pinn_cli.problem.unknowns import Unknowns
-from pinn_cli.model.nets import hard_constrained, periodic_embedded
 from pinn_cli.diagnostics.profile import Refit
+from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.io.record import RunRecorder, plot_run, read_csv
-from pinn_cli.problem.scaling import WELL_SCALED, choose, residual_factors
-from pinn_cli.training.schedule import Schedule
-from pinn_cli.training.trainer import Trainer, skip_dynamo_import, use_precision
+from pinn_cli.targets import call
+from pinn_cli.training.console import Reporter
+from pinn_cli.training.trainer import Hooks, Trainer
+from pinn_cli.workflows.build import build, setup_torch
+from pinn_cli.workflows.report import objective, unknowns_report, verdicts
 
 log = logging.getLogger("pinn-fit")
-
-
-def _setup_torch(cfg):
-    if cfg.device != "cpu" and not cfg.device.startswith("cuda"):
-        raise PinnFitError(f"device={cfg.device!r}: choose cpu, cuda or cuda:N")
-    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
-        raise PinnFitError(f"device={cfg.device} but torch sees no CUDA device; use device=cpu")
-    use_precision(cfg.precision, cfg.threads)
-    skip_dynamo_import()
-    torch.manual_seed(cfg.seed)
-    return torch.device(cfg.device)
 
 
 def _gpu_memory(device):
@@ -43,88 +26,6 @@ def _gpu_memory(device):
     if device.type != "cuda":
         return {}
     return {"peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 4)}
-
-
-def target_of(node: DictConfig):
-    """The class or function a config node's `_target_` names (config.imported)."""
-    return imported(node._target_, node._get_full_key("_target_"))
-
-
-def call(node: DictConfig, **kwargs):
-    """Call a config node's `_target_` with its other keys (plain containers) and `kwargs`."""
-    args = OmegaConf.to_container(node, resolve=True, enum_to_str=True)
-    args.pop("_target_")
-    return target_of(node)(**args, **kwargs)
-
-
-def build(cfg: DictConfig, device):
-    """The run's parts, from the composed config."""
-    problem = call(cfg.pde)
-    obs = call(cfg.data, inputs=problem.inputs, outputs=problem.outputs,
-               unknowns=[u.name for u in problem.unknowns], domain=problem.domain)
-    shift = np.zeros(len(problem.outputs))
-    scale = np.ones(len(problem.outputs))
-    for j, f in enumerate(obs.fields):
-        i = problem.outputs.index(f)
-        shift[i], scale[i] = obs.y[:, j].mean(), max(obs.y[:, j].std(), 1e-12)
-    domain = [problem.domain[k] for k in problem.inputs]
-    # periodic_by=embedding: the network sees the periodic inputs through cos/sin features
-    net = periodic_embedded(lambda d: call(cfg.arch, domain=d, out_shift=shift.tolist(),
-                                           out_scale=scale.tolist()),
-                            domain, problem.periodic_embedded)
-    if problem.hard:  # the network seen through the output transforms: exact conditions
-        net = hard_constrained(net, problem)
-        exact = problem.exact_conditions()
-        log.info("hard constraints %s%s", ", ".join(f"{f} = {h.text}"
-                                                   for f, h in problem.hard.items()),
-                 f"; exact by them: conditions {', '.join(exact)}, still trained as loss terms "
-                 "(drop them with '~pde.conditions.NAME')" if exact else
-                 "; they make none of the conditions exact" if problem.conditions else "")
-    net = net.to(device)
-    col = cfg.collocation
-    tensor = lambda a: torch.as_tensor(a, dtype=torch.get_default_dtype(), device=device)
-    obs_x = tensor(obs.x)
-    colloc, cond_x = draw_points(problem, col, cfg.seed)
-    if col.include_observations:
-        colloc = torch.cat([colloc, obs_x.cpu()])
-    cond_x = [tensor(c) for c in cond_x]
-    periodic_x = [tensor(sample_periodic(problem.domain, p.input, col.n_condition_points,
-                                         col.sampler, cfg.seed + 1 + len(cond_x) + i))
-                  for i, p in enumerate(problem.periodic_losses)]
-    # draw 0 is the points above (n of them: a superset); draw k > 0 another Sobol (or uniform) set
-    draw = lambda k, n: tensor(sample_box(problem.domain, n, col.sampler, cfg.seed + 7919 * k))
-    causal = cfg.get("causal") or {}
-    losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(colloc), cond_x,
-                    cfg.derivatives.value, periodic_x, causal.get("epsilon", 0.0),
-                    causal.get("chunks", 16), _residual_scaling(cfg, problem, obs),
-                    (col.resample_every, draw), residual_at_observations=col.include_observations,
-                    compiled=cfg.compile)
-    autograd = cfg.derivatives.value == "autograd"
-    if cfg.compile and (autograd or not taylor_applies(net, losses.derivative_needs())):
-        raise PinnFitError(
-            f"compile=true needs the Taylor derivative engine, which {problem.name} cannot use "
-            + ("with derivatives=autograd; set compile=false or derivatives=auto" if autograd else
-               "(a derivative of order > 2, or a network without Taylor propagation); set "
-               "compile=false"))
-    unknowns = Unknowns(problem.unknowns).to(device)
-    return problem, obs, net, losses, unknowns
-
-
-def _residual_scaling(cfg, problem, obs) -> dict:
-    """The residual factors that `scaling` applies (pinn_cli.problem.scaling), logged."""
-    stats = {f: (float(obs.y[:, j].mean()), float(obs.y[:, j].std()))
-             for j, f in enumerate(obs.fields)}
-    factors = residual_factors(problem, stats)
-    mode = cfg.get("scaling", "auto")
-    applied, bad = choose(getattr(mode, "value", mode), factors)
-    listed = ", ".join(f"{k} x{f:.3g}" for k, f in factors.items())
-    if applied:
-        log.info("scaling: residual losses in the data's units (%s)", listed)
-    elif bad:
-        log.warning("the residuals are badly scaled against the data (factors %s, outside "
-                    "[%g, %g]) and scaling=off leaves them so: the loss terms may be out of "
-                    "balance by orders of magnitude; use scaling=auto", listed, *WELL_SCALED)
-    return applied
 
 
 FINAL = ("completed", "diverged", "failed")  # statuses a resume leaves alone
@@ -153,20 +54,64 @@ def _previous(cfg, run_dir):
                            "be resumed, start a new one") from None
 
 
-def fit(cfg: DictConfig):
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    previous, state = _previous(cfg, run_dir)
-    if previous is not None and previous.get("status") in FINAL:
-        log.info("%s already ended with status %s; nothing to resume", run_dir,
-                 previous["status"])
-        return None
-    device = _setup_torch(cfg)
-    target = target_of(cfg.schedule)
-    if not (isinstance(target, type) and issubclass(target, Schedule)):
-        return target(cfg, run_dir)  # a schedule that trains nothing (schedule=basis) runs itself
-    problem, obs, net, losses, unknowns = build(cfg, device)
-    truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
-    weighting = call(cfg.weighting)
+class _Run:
+    """The run folder's side of a fit: the CSV logs, the progress display, summary.json and the
+    checkpoints, fed by the trainer's hooks."""
+
+    def __init__(self, *, cfg, run_dir, problem, obs, losses, truth, weighting, phases, device,
+                 state):
+        self.cfg, self.run_dir, self.problem, self.truth = cfg, run_dir, problem, truth
+        self.weighting, self.device, self.state, self.trainer = weighting, device, state, None
+        self.recorder = RunRecorder(run_dir, list(truth), list(losses.kinds),
+                                    offsets=state["csv_offsets"] if state else None,
+                                    extras=list(losses.log_values()))
+        self.reporter = Reporter(phases)
+        self.base = {"pde": problem.name, "data_file": obs.file, "run_dir": str(run_dir),
+                     "torch": torch.__version__, "device": str(device), "host": platform.node(),
+                     "residual_scaling": {k: r * r for k, r in losses.residual_roots.items()}}
+
+    def hooks(self) -> Hooks:
+        return Hooks(on_row=self.on_row, on_progress=self.reporter.progress_step,
+                     on_checkpoint=self.checkpoint, on_restore=self.on_restore,
+                     on_gradients=self.recorder.gradients)
+
+    def summary(self, status, **extra) -> dict:
+        """Write summary.json with `status`; returns its `unknowns` block."""
+        trainer, row = self.trainer, self.trainer.last_row
+        est = row.unknowns if row else {u.name: u.guess for u in self.problem.unknowns}
+        report = unknowns_report(self.problem, self.truth, est)
+        self.recorder.summary({
+            "status": status, "wall_seconds": round(trainer.elapsed(), 3),
+            # when the training clock (elapsed_s, wall_seconds) read 0
+            "clock_start_unix": round(time.time() - trainer.elapsed(), 3),
+            "steps": dict(trainer.steps), "unknowns": report,
+            "final_losses": row.losses if row else None,
+            "lambdas": dict(self.weighting.lambdas), "retries": trainer.retried,
+            "resumed_from_step": self.state["step"] if self.state else None, **extra,
+            **self.base, **_gpu_memory(self.device)})
+        return report
+
+    def checkpoint(self, state):
+        state |= {"csv_offsets": self.recorder.offsets(), "last_row": self.trainer.last_row,
+                  "config": OmegaConf.to_container(self.cfg, resolve=True)}
+        self.recorder.checkpoint(state)
+
+    def on_row(self, row):
+        self.recorder.row(row)
+        self.reporter.row(row)
+
+    def on_restore(self, restored):
+        self.recorder.truncate(restored["csv_offsets"])
+        log.warning("diverged (%s); retrying from step %d with learning rates x%g",
+                    self.trainer.retried[-1], restored["step"], self.trainer.lr_factor)
+
+    def close(self):
+        self.reporter.close()
+        self.recorder.close()
+
+
+def _phases(cfg, problem, weighting):
+    """The schedule's phases, checked against the problem and the weighting."""
     schedule = call(cfg.schedule)
     schedule.check(problem)
     phases = schedule.phases
@@ -175,71 +120,59 @@ def fit(cfg: DictConfig):
                     "schedule has none (L-BFGS keeps them fixed): the weights stay at their start "
                     "values; choose schedule=pretrain_identify for adaptive weights",
                     HydraConfig.get().runtime.choices.get("weighting", "?"))
+    return phases
+
+
+def _train(trainer, run):
+    """Run the trainer; a run that stops on an error records why, keeps what it wrote and
+    re-raises."""
+    try:
+        return trainer.run()
+    except Exception as err:
+        run.close()
+        status = "diverged" if isinstance(err, DivergedError) else "failed"
+        where = {"diverged_at": {"step": err.step, "phase": err.phase, "terms": err.terms}} \
+            if isinstance(err, DivergedError) else {}
+        run.summary(status, error=f"{type(err).__name__}: {err}", **where)
+        _plots(run.cfg, run.run_dir, run.truth)
+        raise
+    finally:
+        run.close()
+
+
+def fit(cfg: DictConfig):
+    """`pinn-fit`: one inverse-PINN run in the Hydra run folder; returns what a sweeper
+    minimises (workflows.report.objective)."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    previous, state = _previous(cfg, run_dir)
+    if previous is not None and previous.get("status") in FINAL:
+        log.info("%s already ended with status %s; nothing to resume", run_dir,
+                 previous["status"])
+        return None
+    device = setup_torch(cfg)
+    problem, obs, net, losses, unknowns = build(cfg, device)
+    truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
+    weighting = call(cfg.weighting)
+    phases = _phases(cfg, problem, weighting)
     log.info("%s: %d observations of %s from %s (noise %g), %d residual points, unknowns %s",
              problem.name, len(obs.x), ",".join(obs.fields), obs.file, cfg.data.noise,
              len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
                                              for u in problem.unknowns))
-    recorder = RunRecorder(run_dir, list(truth), list(losses.kinds),
-                           offsets=state["csv_offsets"] if state else None,
-                           extras=list(losses.log_values()))
-    reporter = Reporter(phases)
-    base = {"pde": problem.name, "data_file": obs.file, "run_dir": str(run_dir),
-            "torch": torch.__version__, "device": str(device), "host": platform.node(),
-            "residual_scaling": {k: r * r for k, r in losses.residual_roots.items()}}
-
-    def summary(status, **extra):
-        row = trainer.last_row
-        est = row.unknowns if row else {u.name: u.guess for u in problem.unknowns}
-        unknown_report = unknowns_report(problem, truth, est)
-        recorder.summary({"status": status, "wall_seconds": round(trainer.elapsed(), 3),
-                          # when the training clock (elapsed_s, wall_seconds) read 0
-                          "clock_start_unix": round(time.time() - trainer.elapsed(), 3),
-                          "steps": dict(trainer.steps), "unknowns": unknown_report,
-                          "final_losses": row.losses if row else None,
-                          "lambdas": dict(weighting.lambdas), "retries": trainer.retried,
-                          "resumed_from_step": state["step"] if state else None, **extra, **base,
-                          **_gpu_memory(device)})
-        return unknown_report
-
-    def checkpoint(state):
-        state |= {"csv_offsets": recorder.offsets(), "last_row": trainer.last_row,
-                  "config": OmegaConf.to_container(cfg, resolve=True)}
-        recorder.checkpoint(state)
-
-    def on_row(row):
-        recorder.row(row)
-        reporter.row(row)
-
-    def on_restore(restored):
-        recorder.truncate(restored["csv_offsets"])
-        log.warning("diverged (%s); retrying from step %d with learning rates x%g",
-                    trainer.retried[-1], restored["step"], trainer.lr_factor)
-
-    trainer = Trainer(net, unknowns, losses, weighting, phases, on_row, reporter.progress_step,
-                      cfg.log_every, checkpoint, cfg.checkpoint_every,
-                      cfg.max_retries if cfg.on_divergence.value == "retry" else 0,
-                      cfg.retry_lr_factor, on_restore, recorder.gradients)
+    run = _Run(cfg=cfg, run_dir=run_dir, problem=problem, obs=obs, losses=losses, truth=truth,
+               weighting=weighting, phases=phases, device=device, state=state)
+    trainer = run.trainer = Trainer(
+        net=net, unknowns=unknowns, losses=losses, weighting=weighting, phases=phases,
+        hooks=run.hooks(), log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
+        retries=cfg.max_retries if cfg.on_divergence.value == "retry" else 0,
+        retry_lr_factor=cfg.retry_lr_factor)
     if state:
         trainer.load_state_dict(state)
         trainer.last_row = state["last_row"]
         log.info("resuming %s from step %d (phase %s)", run_dir, state["step"],
                  phases[min(state["phase_index"], len(phases) - 1)].name)
-    summary("running")
-    try:
-        outcome = trainer.run()
-    except Exception as err:  # record why the run stopped, keep what it wrote, then report
-        reporter.close()
-        recorder.close()
-        status = "diverged" if isinstance(err, DivergedError) else "failed"
-        where = {"diverged_at": {"step": err.step, "phase": err.phase, "terms": err.terms}} \
-            if isinstance(err, DivergedError) else {}
-        summary(status, error=f"{type(err).__name__}: {err}", **where)
-        _plots(cfg, run_dir, truth)
-        raise
-    finally:
-        reporter.close()
-        recorder.close()
-    report = summary(outcome.status)
+    run.summary("running")
+    outcome = _train(trainer, run)
+    report = run.summary(outcome.status)
     _plots(cfg, run_dir, truth)
     if outcome.status == "completed":
         diagnostics = call(cfg.diagnostics)(
@@ -249,7 +182,7 @@ def fit(cfg: DictConfig):
                                                       "grad_norms.csv")},
             refit=Refit(net, unknowns, losses, weighting.lambdas))
         if diagnostics:
-            report = summary(outcome.status, identifiability=_verdicts(diagnostics))
+            report = run.summary(outcome.status, identifiability=verdicts(diagnostics))
     for name, r in report.items():
         err = f", truth {r['truth']:.6g}, error {100 * r['rel_error']:.3f} %" \
             if r["rel_error"] is not None else ""
@@ -258,37 +191,6 @@ def fit(cfg: DictConfig):
     if outcome.status == "interrupted":
         raise KeyboardInterrupt
     return objective(report, trainer.last_row)
-
-
-def unknowns_report(problem, truth, estimates) -> dict:
-    """The `unknowns` block of summary.json: per unknown its estimate, truth, guess and relative
-    error (None without a nonzero truth)."""
-    out = {}
-    for u in problem.unknowns:
-        t = truth[u.name]
-        out[u.name] = {"estimate": estimates[u.name], "truth": t, "guess": u.guess,
-                       "rel_error": abs(estimates[u.name] - t) / abs(t) if t not in (None, 0)
-                       else None}
-    return out
-
-
-def _verdicts(diagnostics):
-    """What summary.json keeps of identifiability.json: per unknown, the verdict line and the
-    classical estimate with its Cramér–Rao std; and the training warnings."""
-    c = diagnostics.get("classical", {})
-    return {"verdicts": diagnostics.get("verdict", {}),
-            "classical": {k: {"estimate": v, "crlb_std": c["crlb_std"][k]}
-                          for k, v in c.get("estimate", {}).items()},
-            "warnings": diagnostics.get("warnings", [])}
-
-
-def objective(report, row) -> float:
-    """What a sweeper minimises (hydra/sweeper=optuna): the largest relative error of the
-    unknowns when every truth is known, else the final weighted loss."""
-    errors = [r["rel_error"] for r in report.values()]
-    if errors and None not in errors:
-        return max(errors)
-    return row.total if row else float("inf")
 
 
 def _plots(cfg, run_dir, truth):

@@ -1,198 +1,39 @@
-"""IP-Basis PINNs from the command line (pinn_cli.basis.offline holds the method).
-
-- `pinn-basis` (`train_offline`): config → problem + ranges → train_basis → a run folder
-  basis/DATE/TIME with basis.pt, history.csv (validation curve) and summary.json.
-- `pinn-fit schedule=basis basis.path=FOLDER` (`fit_online`, the schedule's `_target_`, which
-  pinn_cli.workflows.fit.fit calls with the config and the run folder, as it trains nothing): config →
-  problem + basis + residual/condition points, then for each data file (data.file: one path, a
-  glob, or a comma-separated list) the data → fit_query → one row of queries.csv; the run folder
-  also holds summary.json, params.csv and losses.csv as any pinn-fit run does.
-"""
+"""`pinn-query`: config → problem + a frozen basis (basis.path) + residual/condition points,
+then for each data file (data.file: one path, a glob, or a comma-separated list) the data →
+basis.query.fit_query → one row of queries.csv; the run folder (queries/DATE/TIME) also holds
+summary.json, params.csv and losses.csv as a pinn-fit run does."""
 import csv
 import glob
-import json
 import logging
 import math
 import os
-import platform
-import shlex
 import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pinn_cli.basis.offline import Basis, fit_query, ranges_for, train_basis
-from pinn_cli.io.collocation import draw_points
-from pinn_cli.io.observations import count_samples
+from pinn_cli.basis.network import Basis
+from pinn_cli.basis.query import fit_query
+from pinn_cli.diagnostics.classical import finite
 from pinn_cli.errors import PinnFitError
-from pinn_cli.workflows.fit import call, unknowns_report
-from pinn_cli.diagnostics.identifiability import finite
+from pinn_cli.io.collocation import draw_points
+from pinn_cli.io.pdebench import count_samples
+from pinn_cli.io.record import RunRecorder
 from pinn_cli.problem.problem import Problem
-from pinn_cli.io.record import RunRecorder, atomic_write
-from pinn_cli.training.trainer import Row, use_precision
+from pinn_cli.targets import call
+from pinn_cli.training.lbfgs import make_lbfgs
+from pinn_cli.training.precision import use_precision
+from pinn_cli.training.row import Row
+from pinn_cli.workflows.basis_common import (conditions_of, problem_with_conditions, run_info,
+                                             write_json)
+from pinn_cli.workflows.report import unknowns_report
 
-log = logging.getLogger("pinn-basis")
-
-
-# ---------------------------------------------------------------------------------- the problem
-
-
-def _suggested_conditions(problem: Problem) -> Dict[str, dict]:
-    """The conditions to add, as an example: the initial conditions the shipped reference solvers
-    use where the problem names one of them, else a template on the first face of t (or of the
-    first input)."""
-    ref = problem.reference or {}
-    solver, options = str(ref.get("solver", "")), dict(ref.get("options") or {})
-    if solver.endswith("oscillator_underdamped"):
-        x0, v0 = options.get("x0", 1.0), options.get("v0", 0.0)
-        return {"x0": {"at": {"t": 0.0}, "equation": f"x - {x0:g}" if x0 else "x"},
-                "v0": {"at": {"t": 0.0}, "equation": f"x_t - {v0:g}" if v0 else "x_t"}}
-    if solver.endswith("heat1d_series") and "modes" not in options:
-        return {"initial": {"at": {"t": 0.0}, "equation": "u - sin(pi*x) - 0.5*sin(3*pi*x)"}}
-    face = "t" if "t" in problem.domain else problem.inputs[0]
-    return {"initial": {"at": {face: problem.domain[face][0]},
-                        "equation": f"{problem.outputs[0]} - <its value there>"}}
-
-
-def _condition(name: str, c: dict, quote: str) -> str:
-    """One condition in YAML flow style, e.g. x0: {at: {t: 0.0}, equation: 'x - 1'}."""
-    at = ", ".join(f"{a}: {float(v)!r}" for a, v in c["at"].items())
-    return f"{name}: {{at: {{{at}}}, equation: {quote}{c['equation']}{quote}}}"
-
-
-def _no_conditions(problem: Problem, command: str) -> PinnFitError:
-    example = _suggested_conditions(problem)
-    override = "+pde.conditions={" + ", ".join(_condition(k, c, "'") for k, c in
-                                                example.items()) + "}"
-    yaml = "\n".join("      " + _condition(k, c, '"') for k, c in example.items())
-    data = f" data={problem.name}" if command.startswith("pinn-fit") else ""
-    return PinnFitError(
-        f"problem {problem.name} declares no conditions (pde.conditions), and a basis needs the "
-        "initial/boundary conditions its data follow: trained on the residual alone, every "
-        "readout collapses to u = 0. Add them, the same for pinn-basis and for pinn-fit "
-        f"schedule=basis, on the command line:\n  {command} pde={problem.name} \"{override}\" "
-        f"...\nor in a pde option of your own, e.g. DIR/pde/my_{problem.name}.yaml:\n"
-        f"    defaults: [{problem.name}, _self_]\n    conditions:\n{yaml}\n"
-        f"  used as: {command} hydra.searchpath=[file://DIR] pde=my_{problem.name}{data} ...")
-
-
-def _problem(cfg: DictConfig, command: str) -> Problem:
-    problem = call(cfg.pde)
-    if not problem.conditions:
-        raise _no_conditions(problem, command)
-    return problem
-
-
-def _conditions(problem: Problem) -> Dict[str, dict]:
-    return {eq.name: {"at": dict(at), "equation": eq.text} for eq, at in problem.conditions}
-
-
-def _base(run_dir: Path) -> dict:
-    return {"run_dir": str(run_dir), "torch": torch.__version__, "host": platform.node()}
-
-
-def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(finite(data), indent=2, allow_nan=False) + "\n"
-    atomic_write(path, lambda p: p.write_text(text))
-
-
-# ------------------------------------------------------------------------------------ offline
-
-
-def _example_ranges(problem: Problem) -> str:
-    """An override giving each unknown a range of a factor 2 either side of its reference truth
-    (or guess), e.g. 'basis.ranges={k: {lo: 0.05, hi: 0.2}}'."""
-    truth = (problem.reference or {}).get("truth") or {}
-    parts = []
-    for u in problem.unknowns:
-        v = float(truth.get(u.name, u.guess))
-        lo, hi = sorted((v / 2, 2 * v)) if v else (-1.0, 1.0)
-        parts.append(f"{u.name}: {{lo: {lo:g}, hi: {hi:g}}}")
-    return f"'basis.ranges={{{', '.join(parts)}}}'"
-
-
-def _shell(arg: str) -> str:
-    """`arg` quoted for a POSIX shell, in double quotes where it holds single quotes (Hydra's
-    own quotes, as in equation: 'x - 1') and nothing a shell expands inside double quotes."""
-    if "'" in arg and not any(c in arg for c in '"$`\\!'):
-        return f'"{arg}"'
-    return shlex.quote(arg)
-
-
-def train_offline(cfg: DictConfig) -> Path:
-    """`pinn-basis`: train a basis for cfg.pde over cfg.basis.ranges and write its run folder."""
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    if (run_dir / "basis.pt").exists() or (run_dir / "summary.json").exists():
-        raise PinnFitError(f"{run_dir} already holds a run; pinn-basis never overwrites one: "
-                           "start a new run (another hydra.run.dir)")
-    b = cfg.basis
-    use_precision(b.precision, cfg.threads)
-    problem = call(cfg.pde)
-    names = [u.name for u in problem.unknowns]
-    if b.ranges is None:
-        raise PinnFitError(f"basis.ranges is not set: give the offline range of each unknown "
-                           f"{names} of {problem.name}, e.g. {_example_ranges(problem)} (add "
-                           "sampling: log for a range over orders of magnitude); queries are "
-                           "accurate inside it")
-    ranges = ranges_for(problem, OmegaConf.to_container(b.ranges, resolve=True))
-    if not problem.conditions:
-        raise _no_conditions(problem, "pinn-basis")
-    if problem.reference is None and b.validation.n_queries:
-        log.warning("pde.reference is not set: no held-out validation queries, the last state is "
-                    "kept (basis.validation needs the problem's reference solver)")
-    v = b.validation
-    log.info("%s: basis of %d functions per field, %d readouts over %s; %d Adam + %d L-BFGS "
-             "steps, %s", problem.name, b.n_basis, b.n_readouts,
-             ", ".join(f"{k} in [{r.lo:g}, {r.hi:g}] ({r.sampling})" for k, r in ranges.items()),
-             b.steps, b.lbfgs_steps, b.precision)
-    summary = {"status": "running", "pde": problem.name, "conditions": _conditions(problem),
-               "ranges": {k: asdict(r) for k, r in ranges.items()}, **_base(run_dir)}
-    _write_json(run_dir / "summary.json", summary)
-    try:
-        basis = train_basis(
-            problem, {k: asdict(r) for k, r in ranges.items()}, n_basis=b.n_basis,
-            n_readouts=b.n_readouts, steps=b.steps, lr=b.lr, lbfgs_steps=b.lbfgs_steps,
-            seed=b.seed, width=b.width, depth=b.depth, activation=b.activation,
-            n_points=b.n_points, n_condition_points=b.n_condition_points,
-            weights=OmegaConf.to_container(b.weights), n_validation=v.n_queries,
-            validate_every=v.every, patience=v.patience, n_obs=v.n_obs,
-            query_options=OmegaConf.to_container(v.query, resolve=True), margin=b.margin)
-    except BaseException as err:
-        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
-        _write_json(run_dir / "summary.json", summary | {"status": status,
-                                                         "error": f"{type(err).__name__}: {err}"})
-        raise
-    basis.history["conditions"] = _conditions(problem)  # compared with each query's problem
-    basis.save(run_dir / "basis.pt")
-    h = basis.history
-    with open(run_dir / "history.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["step", "loss", "validation_error"])
-        for p in h["curve"]:
-            w.writerow([p["step"], repr(p["loss"]), repr(p["validation_error"])])
-    pde_args = [a for a in HydraConfig.get().overrides.task if a.lstrip("+~").startswith("pde")]
-    fit_with = " ".join(["pinn-fit", *map(_shell, pde_args or [f"pde={problem.name}"]),
-                         "schedule=basis", _shell(f"basis.path={run_dir}")])
-    _write_json(run_dir / "summary.json", summary | {
-        "status": "completed", "offline_seconds": round(h["seconds"], 3), "steps": h["steps"],
-        "best_step": h["best_step"], "early_stopped": h["early_stopped"],
-        # the mean over the held-out queries of each one's largest relative error
-        "validation_error": finite(h["validation_error"]),
-        "n_validation_queries": v.n_queries if problem.reference is not None else 0,
-        "n_basis": b.n_basis, "n_readouts": b.n_readouts, "margin": b.margin,
-        "precision": b.precision, "basis": "basis.pt", "history": "history.csv", "fit_with": fit_with})
-    log.info("basis trained in %.1f s (%d steps, kept step %d, validation error %.3g): %s",
-             h["seconds"], h["steps"], h["best_step"], h["validation_error"], run_dir)
-    log.info("answer queries with: %s", fit_with)
-    return run_dir / "basis.pt"
-
-
-# ------------------------------------------------------------------------------------- online
+log = logging.getLogger("pinn-query")
 
 
 def _basis_file(path: str) -> Path:
@@ -262,14 +103,14 @@ def _load(cfg: DictConfig):
     if OmegaConf.is_missing(cfg.basis, "path"):
         raise PinnFitError("basis.path is not set: pass basis.path=basis/DATE/TIME (a folder "
                            "pinn-basis wrote) or its basis.pt")
-    problem = _problem(cfg, "pinn-fit schedule=basis")
+    problem = problem_with_conditions(cfg, "pinn-query")
     basis = Basis.load(_basis_file(cfg.basis.path))
     basis.check(problem)
     warnings = []
     trained_with = basis.history.get("conditions")
-    if trained_with is not None and trained_with != _conditions(problem):
+    if trained_with is not None and trained_with != conditions_of(problem):
         warnings.append(f"the basis was trained with conditions {trained_with}, this fit uses "
-                        f"{_conditions(problem)}: pass the pde options given to pinn-basis")
+                        f"{conditions_of(problem)}: pass the pde options given to pinn-basis")
         log.warning("%s", warnings[-1])
     return problem, basis, warnings
 
@@ -342,12 +183,15 @@ def _log_query(n: int, total: int, a: dict) -> None:
              a["seconds"], "".join(f"\n  warning: {w}" for w in a["result"]["warnings"]))
 
 
-def fit_online(cfg: DictConfig, run_dir: Path):
-    """`pinn-fit schedule=basis`: answer each data file's inverse query with the frozen basis at
+def query(cfg: DictConfig):
+    """`pinn-query`: answer each data file's inverse query with the frozen basis at
     cfg.basis.path; returns the largest relative error (what a sweeper minimises)."""
-    if cfg.compile:
-        raise PinnFitError("compile=true compiles pinn-fit's own training; schedule=basis "
-                           "answers with the basis and does not compile: set compile=false")
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    if (run_dir / "summary.json").exists():
+        raise PinnFitError(f"{run_dir} already holds a run; pinn-query never overwrites one: "
+                           "start a new run (another hydra.run.dir)")
+    use_precision(cfg.precision, cfg.threads)
+    torch.manual_seed(cfg.seed)
     start = time.perf_counter()
     problem, basis, warnings = _load(cfg)
     colloc, cond = draw_points(problem, cfg.collocation, cfg.seed, trains_network=False)
@@ -364,7 +208,7 @@ def fit_online(cfg: DictConfig, run_dir: Path):
              ", ".join(f"{k} [{r.lo:g}, {r.hi:g}]" for k, r in basis.ranges.items()))
     # torch's first optimiser imports torch._dynamo (about 1 s, once per process): counted here,
     # in the setup, rather than in the first query's time
-    torch.optim.LBFGS([torch.zeros(1, requires_grad=True)])
+    make_lbfgs([torch.zeros(1, requires_grad=True)], compact=False)
     setup_seconds = time.perf_counter() - start
     table, recorder = _Queries(run_dir / "queries.csv", names), None
     results, errors = [], []
@@ -404,7 +248,7 @@ def fit_online(cfg: DictConfig, run_dir: Path):
         raise PinnFitError(f"every query failed ({len(errors)}); first: {errors[0]}")
     summary = _online_summary(cfg, run_dir, problem, basis, q.path, todo, results, errors,
                               warnings, setup_seconds, time.perf_counter() - start)
-    _write_json(run_dir / "summary.json", summary)
+    write_json(run_dir / "summary.json", summary)
     s = summary["queries"]
     log.info("%d quer%s in %.2f s (median %.3f s per query), median error %s, max %s%s: %s",
              s["count"], "y" if s["count"] == 1 else "ies", summary["wall_seconds"],
@@ -444,7 +288,7 @@ def _online_summary(cfg, run_dir, problem, basis, path, todo, results, errors, w
     h = basis.history
     return {
         # failed: some queries failed (queries.csv, column error), the others are recorded
-        "status": "failed" if errors else "completed", "schedule": "basis",
+        "status": "failed" if errors else "completed", "command": "pinn-query",
         "wall_seconds": round(wall, 3),
         "unknowns": unknowns,
         "final_losses": one["result"]["losses"] if one else None,
@@ -469,4 +313,4 @@ def _online_summary(cfg, run_dir, problem, basis, path, todo, results, errors, w
                   "validation_error": finite(h.get("validation_error"))},
         **({"error": f"{len(errors)} of {len(todo)} queries failed; first: {errors[0]}"}
            if errors else {}),
-        "pde": problem.name, "data_file": cfg.data.file, **_base(run_dir), "device": "cpu"}
+        "pde": problem.name, "data_file": cfg.data.file, **run_info(run_dir), "device": "cpu"}

@@ -1,0 +1,152 @@
+"""The classical cross-check: the problem's reference solver fitted to the same observations by
+Levenberg–Marquardt over the same raw parameters as the PINN (log for `transform: log`), its
+sensitivity J = ∂u/∂k at every observation (central finite differences), and the Cramér–Rao
+bound (JᵀJ / σ²)⁻¹ at the classical estimate."""
+import math
+from typing import Dict
+
+import numpy as np
+
+from pinn_cli.problem.unknowns import physical
+from pinn_cli.targets import imported
+
+MAX_GRID = 5_000_000  # nodes the solver may be asked for to cover the observations
+
+
+class SolverModel:
+    """The reference solver evaluated at the observation points: u(θ) as one flat vector."""
+
+    def __init__(self, problem, obs):
+        ref = problem.reference
+        self.solver = imported(ref["solver"], "pde.reference.solver")
+        self.options = dict(ref.get("options") or {})
+        self.outputs = problem.outputs
+        self.axes, index = [], []
+        for j, name in enumerate(problem.inputs):
+            values, inverse = np.unique(obs.x[:, j], return_inverse=True)
+            self.axes.append((name, values))
+            index.append(inverse)
+        size = math.prod(len(v) for _, v in self.axes)
+        if size > MAX_GRID:
+            raise ValueError(f"the observations are not on a grid ({size} nodes would be "
+                             "needed); the classical fit needs gridded observations")
+        self.flat = np.ravel_multi_index(index, [len(v) for _, v in self.axes])
+        self.cols = [problem.outputs.index(f) for f in obs.fields]
+
+    def __call__(self, params: Dict[str, float]) -> np.ndarray:
+        out = self.solver(**{n: v for n, v in self.axes}, **params, **self.options)
+        fields = out if isinstance(out, dict) else {self.outputs[0]: out}
+        return np.concatenate([np.asarray(fields[self.outputs[c]]).reshape(-1)[self.flat]
+                               for c in self.cols])
+
+
+def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict:
+    """Levenberg–Marquardt from the PINN's starting guess, then the Cramér–Rao bound."""
+    y = np.concatenate([obs.y[:, j] for j in range(obs.y.shape[1])])
+    names = [u.name for u in problem.unknowns]
+
+    def residual(raw):
+        try:
+            r = model(physical(problem.unknowns, raw)) - y
+        except (ValueError, OverflowError, FloatingPointError):
+            return None
+        return r if np.all(np.isfinite(r)) else None
+
+    def jacobian(raw, r0):
+        cols = []
+        for i in range(len(raw)):
+            h = 1e-6 * max(1.0, abs(raw[i]))
+            up, down = raw.copy(), raw.copy()
+            up[i] += h
+            down[i] -= h
+            ru, rd = residual(up), residual(down)
+            if ru is None or rd is None:
+                ru = ru if ru is not None else r0
+                rd = rd if rd is not None else r0
+                cols.append((ru - rd) / (h if ru is r0 or rd is r0 else 2 * h))
+            else:
+                cols.append((ru - rd) / (2 * h))
+        return np.stack(cols, axis=1)
+
+    def levenberg_marquardt(raw, r):
+        damping, iterations = 1e-3, 0
+        for iterations in range(1, max_iterations + 1):
+            J = jacobian(raw, r)
+            A, g = J.T @ J, J.T @ r
+            cost = float(r @ r)
+            improved, step = False, np.zeros_like(raw)
+            for _ in range(20):
+                step = np.linalg.solve(A + damping * np.diag(np.diag(A) + 1e-30), -g)
+                trial = residual(raw + step)
+                if trial is not None and float(trial @ trial) < cost:
+                    raw, r, improved = raw + step, trial, True
+                    damping = max(damping / 3, 1e-12)
+                    break
+                damping *= 4
+            if not improved or np.max(np.abs(step)) < 1e-10:
+                break
+        return raw, r, iterations
+
+    # From the guess and from the PINN's estimate (oscillatory problems have local minima);
+    # the lower cost wins.
+    best = None
+    for source in ({u.name: u.guess for u in problem.unknowns}, estimates):
+        start = np.array([u.to_raw(source[u.name]) for u in problem.unknowns], dtype=float)
+        r0 = residual(start)
+        if r0 is None:
+            continue
+        fit = levenberg_marquardt(start, r0)
+        if best is None or float(fit[1] @ fit[1]) < float(best[1] @ best[1]):
+            best = fit
+    if best is None:
+        return {"skipped": "the reference solver rejects both the guess and the PINN estimate"}
+    raw, r, iterations = best
+    est = physical(problem.unknowns, raw)
+    # Sensitivity to the physical unknowns: ∂u/∂k = ∂u/∂θ · dθ/dk.
+    dk_draw = np.array([est[n] if u.transform == "log" else u.scale if u.transform == "scaled"
+                        else 1.0 for n, u in zip(names, problem.unknowns)])
+    J_phys = jacobian(raw, r) / dk_draw
+    n, p = len(y), len(names)
+    per_field = [obs.y[:, j].std() for j in range(obs.y.shape[1])]
+    fitted = math.sqrt(float(r @ r) / max(n - p, 1))
+    if noise > 0:
+        sigma = np.concatenate([np.full(obs.y.shape[0], noise * s) for s in per_field])
+        sigma_source = "configured noise (data.noise x std(field))"
+    elif fitted > 1e-6 * max(per_field):
+        sigma = np.full(n, fitted)
+        sigma_source = "residual of the classical fit (noise already in the file)"
+    else:  # the solver reproduces the data exactly: no noise to speak of
+        sigma = np.concatenate([np.full(obs.y.shape[0], 0.01 * s) for s in per_field])
+        sigma_source = "nominal noise of 1 % of std(field) (the data are clean)"
+    Jw = J_phys / np.maximum(sigma, 1e-300)[:, None]
+    fisher = Jw.T @ Jw
+    try:
+        cov = np.linalg.inv(fisher)
+    except np.linalg.LinAlgError:
+        cov = np.full((p, p), np.inf)
+    std = np.sqrt(np.maximum(np.diag(cov), 0))
+    corr = cov / np.outer(std, std) if np.all(std > 0) and np.all(np.isfinite(std)) else \
+        np.full((p, p), np.nan)
+    snr = {k: float(np.linalg.norm(est[k] * J_phys[:, i]) / (np.sqrt(n) * sigma.mean()))
+           for i, k in enumerate(names)}
+    return {
+        "estimate": est, "crlb_std": dict(zip(names, map(float, std))),
+        "crlb_rel_std": {k: float(s / abs(est[k])) if est[k] else None
+                         for k, s in zip(names, std)},
+        "correlation": {a: {b: float(corr[i, j]) for j, b in enumerate(names)}
+                        for i, a in enumerate(names)},
+        "sensitivity_snr": snr, "sigma": float(sigma.mean()), "sigma_source": sigma_source,
+        "rms_residual": math.sqrt(float(r @ r) / n), "iterations": iterations,
+        "n_observations": n, "_J": J_phys,
+    }
+
+
+def finite(node):
+    """The report with every NaN/Inf (a singular Fisher matrix) as null, for strict JSON."""
+    if isinstance(node, dict):
+        return {k: finite(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [finite(v) for v in node]
+    if isinstance(node, float) and not math.isfinite(node):
+        return None
+    return node

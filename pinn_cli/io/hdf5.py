@@ -1,0 +1,60 @@
+"""Reading HDF5 datasets with one clear message for each way a file can be wrong (a missing
+dataset, non-numbers, NaN/Inf, wrong shapes), and finding a data file by its name."""
+import importlib.resources
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from pinn_cli.errors import PinnFitError
+
+
+def resolve_file(path: str) -> Path:
+    """A path as given (absolute, or relative to the current folder); failing that, a file of the
+    same name among the data shipped with pinn-fit (so `data/heat1d.h5` works from anywhere)."""
+    p = Path(path).expanduser()
+    if p.exists() or p.is_absolute():
+        return p
+    shipped = Path(str(importlib.resources.files("pinn_cli.datasets") / p.name))
+    return shipped if shipped.is_file() else p
+
+
+def where_of(h5) -> str:
+    return f"'{h5.file.filename}'" + (f" (group '{h5.name}')" if h5.name != "/" else "")
+
+
+def dataset_in(h5, name, where) -> h5py.Dataset:
+    if name not in h5 or not isinstance(h5[name], h5py.Dataset):
+        have = []
+        h5.visit(lambda k: have.append(k) if isinstance(h5[k], h5py.Dataset) else None)
+        raise PinnFitError(f"{where}: dataset '{name}' is not in {where_of(h5)}, which has "
+                           f"{have}; set {where}=<one of those>")
+    return h5[name]
+
+
+def read_dataset(h5, name, where, index=()) -> np.ndarray:
+    """Dataset `name`, or its part `index` (read from disk alone), as checked float64."""
+    arr = dataset_in(h5, name, where)[index]
+    if not np.issubdtype(np.asarray(arr).dtype, np.number) or np.iscomplexobj(arr):
+        raise PinnFitError(f"{where}: dataset '{name}' holds {np.asarray(arr).dtype}, not real "
+                           "numbers")
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.size == 0:
+        raise PinnFitError(f"{where}: dataset '{name}' is empty")
+    bad = int((~np.isfinite(arr)).sum())
+    if bad:
+        raise PinnFitError(f"{where}: dataset '{name}' has {bad} NaN/Inf values; remove or fill "
+                           "them before fitting")
+    return arr
+
+
+def column(arr, name, where):
+    arr = np.squeeze(arr)
+    if arr.ndim != 1:
+        raise PinnFitError(f"{where}: dataset '{name}' must be 1-D, has shape {arr.shape}")
+    return arr
+
+
+def mesh(axes, order):
+    mesh = np.meshgrid(*(axes[i] for i in order), indexing="ij")
+    return {i: m.reshape(-1) for i, m in zip(order, mesh)}

@@ -1,0 +1,33 @@
+"""What a run reports of its unknowns: the `unknowns` block of summary.json, the diagnostics'
+verdicts it keeps, and the objective a sweeper minimises."""
+
+
+def unknowns_report(problem, truth, estimates) -> dict:
+    """The `unknowns` block of summary.json: per unknown its estimate, truth, guess and relative
+    error (None without a nonzero truth)."""
+    out = {}
+    for u in problem.unknowns:
+        t = truth[u.name]
+        out[u.name] = {"estimate": estimates[u.name], "truth": t, "guess": u.guess,
+                       "rel_error": abs(estimates[u.name] - t) / abs(t) if t not in (None, 0)
+                       else None}
+    return out
+
+
+def verdicts(diagnostics):
+    """What summary.json keeps of identifiability.json: per unknown, the verdict line and the
+    classical estimate with its Cramér–Rao std; and the training warnings."""
+    c = diagnostics.get("classical", {})
+    return {"verdicts": diagnostics.get("verdict", {}),
+            "classical": {k: {"estimate": v, "crlb_std": c["crlb_std"][k]}
+                          for k, v in c.get("estimate", {}).items()},
+            "warnings": diagnostics.get("warnings", [])}
+
+
+def objective(report, row) -> float:
+    """What a sweeper minimises (hydra/sweeper=optuna): the largest relative error of the
+    unknowns when every truth is known, else the final weighted loss."""
+    errors = [r["rel_error"] for r in report.values()]
+    if errors and None not in errors:
+        return max(errors)
+    return row.total if row else float("inf")
