@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 # A short schedule on a small network: the run-folder mechanics, not the accuracy.
 QUICK = ["schedule.pretrain_steps=100", "schedule.identify_steps=300", "schedule.lbfgs_steps=200",
          "arch.depth=3", "arch.width=20", "collocation.n_points=500", "data.n_obs=300",

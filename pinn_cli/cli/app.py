@@ -111,12 +111,18 @@ def _fit_main(cfg: DictConfig):
 
 
 def _version(command: str) -> None:
-    """`COMMAND --version`: the package's own version (Hydra's flag would print Hydra's)."""
-    if "--version" in sys.argv[1:]:
+    """`COMMAND --version`: the package's own version (Hydra's flag would print Hydra's); and
+    one message, not Hydra's traceback, for `-m` with `--cfg`."""
+    args = sys.argv[1:]
+    if "--version" in args:
         from pinn_cli import __version__
 
         print(f"{command} {__version__}")
         sys.exit(0)
+    if {"-m", "--multirun"} & set(args) and {"-c", "--cfg"} & set(args):
+        print("Error: --cfg prints the config of one run; drop -m (the first value of each "
+              "swept key shows one job's config)", file=sys.stderr)
+        sys.exit(2)
 
 
 def main():

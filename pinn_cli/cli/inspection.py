@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from pinn_cli import __version__
 from pinn_cli.io.runs import find_runs, pivot, table, write_csv
 
 
@@ -23,6 +24,7 @@ def _parser():
                "  pinn-inspect SWEEP --pivot data.n_obs,data.noise\n"
                "  pinn-inspect SWEEP --csv runs.csv --plot",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"pinn-inspect {__version__}")
     p.add_argument("path", type=Path, help="a run folder, a sweep folder, or a tree of them")
     p.add_argument("--sort", metavar="COLUMN", help="sort by this column (e.g. nu_rel_error, "
                    "wall_s, data.n_obs)")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 import torch
 from hydra import compose, initialize_config_module
 from hydra.errors import HydraException

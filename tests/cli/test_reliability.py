@@ -1,76 +1,29 @@
 """Runs that survive: checkpoints, resume after kill -9 or Ctrl-C, sweeps that resume, divergence
-retries. Each guarantee in the README's Reliability section names its test here."""
-import csv
+retries. Each guarantee in docs/reliability.md names its test here."""
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from conftest import run_cli, run_dirs, summary
-
-# Small and deterministic on the CPU (one thread): ~5 s for 600 steps.
-SHORT = ["schedule.pretrain_steps=100", "schedule.identify_steps=300", "schedule.lbfgs_steps=200",
-         "arch.depth=3", "collocation.n_points=500", "data.n_obs=300", "plots=false",
-         "checkpoint_every=50", "log_every=50"]
-LOGS = ("params.csv", "losses.csv", "grad_norms.csv")
-
-
-def _rows(path):
-    with open(path, newline="") as f:
-        return list(csv.reader(f))
-
-
-def _start(args, cwd):
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | {
-        "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "pinn_cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _wait_for_step(run, step, proc, timeout=120):
-    """Wait until the run's checkpoint is at `step` or later (it is rewritten atomically)."""
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        ckpt = run / "checkpoint.pt"
-        if ckpt.exists():
-            try:
-                if torch.load(ckpt, weights_only=False)["step"] >= step:
-                    return
-            except Exception:  # replaced while reading: try again
-                pass
-        assert proc.poll() is None, proc.communicate()[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no checkpoint at step {step} in {timeout} s")
-
+from support import (LOGS, RESUME_RUN, csv_lines, same_run, start_run,
+                     wait_for_step)
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("full")
-    r = run_cli(SHORT + ["hydra.run.dir=full"], cwd)
+    r = run_cli(RESUME_RUN + ["hydra.run.dir=full"], cwd)
     assert r.returncode == 0, r.stderr
     return cwd / "full"
 
 
-def _same_run(a: Path, b: Path):
-    """Same logged steps in every log, and the same unknowns, to 1e-6 relative."""
-    for name in LOGS:
-        ra, rb = _rows(a / name), _rows(b / name)
-        assert [r[0] for r in ra] == [r[0] for r in rb], name  # no step missing or twice
-    for x, y in zip(_rows(a / "params.csv")[1:], _rows(b / "params.csv")[1:]):
-        assert abs(float(x[3]) - float(y[3])) <= 1e-6 * abs(float(x[3]))
-    ka, kb = (summary(d)["unknowns"]["k"]["estimate"] for d in (a, b))
-    assert abs(ka - kb) <= 1e-6 * abs(ka)
-    assert summary(b)["steps"] == summary(a)["steps"]
-
-
 def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path, uninterrupted):
-    proc = _start(SHORT + ["hydra.run.dir=cut"], tmp_path)
-    _wait_for_step(tmp_path / "cut", 250, proc)  # mid-way through the identify phase
+    proc = start_run(RESUME_RUN + ["hydra.run.dir=cut"], tmp_path)
+    wait_for_step(tmp_path / "cut", 250, proc)  # mid-way through the identify phase
     proc.kill()  # SIGKILL: no chance to clean up
     proc.wait()
     assert summary(tmp_path / "cut")["status"] == "running"
@@ -78,12 +31,12 @@ def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path, uninterrupted):
     assert r.returncode == 0, r.stderr
     s = summary(tmp_path / "cut")
     assert s["status"] == "completed" and s["resumed_from_step"] >= 250
-    _same_run(uninterrupted, tmp_path / "cut")
+    same_run(uninterrupted, tmp_path / "cut")
 
 
 def test_sigint_checkpoints_then_resume_equals_uninterrupted_run(tmp_path, uninterrupted):
-    proc = _start(SHORT + ["hydra.run.dir=cut"], tmp_path)
-    _wait_for_step(tmp_path / "cut", 450, proc)  # in the L-BFGS phase
+    proc = start_run(RESUME_RUN + ["hydra.run.dir=cut"], tmp_path)
+    wait_for_step(tmp_path / "cut", 450, proc)  # in the L-BFGS phase
     proc.send_signal(signal.SIGINT)
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode == 130, out
@@ -93,7 +46,7 @@ def test_sigint_checkpoints_then_resume_equals_uninterrupted_run(tmp_path, unint
     stopped = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["step"]
     assert stopped >= 450  # the checkpoint holds the step it stopped at
     assert run_cli(["resume=cut"], tmp_path).returncode == 0
-    _same_run(uninterrupted, tmp_path / "cut")
+    same_run(uninterrupted, tmp_path / "cut")
 
 
 def test_resume_of_a_finished_run_changes_nothing(tmp_path, uninterrupted):
@@ -115,7 +68,7 @@ def test_resume_errors_name_the_fix(tmp_path, uninterrupted, args, message):
 
 
 def test_resumed_sweep_skips_finished_jobs(tmp_path):
-    tiny = [a.replace("identify_steps=300", "identify_steps=100") for a in SHORT]
+    tiny = [a.replace("identify_steps=300", "identify_steps=100") for a in RESUME_RUN]
     r = run_cli(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *tiny, "seed=0,1",
                  "hydra.sweep.dir=sweep"], tmp_path)
     assert r.returncode == 0, r.stderr
@@ -142,7 +95,7 @@ def test_divergence_retry_restores_checkpoint_with_lower_rates(tmp_path):
     s = summary(run)
     assert s["status"] == "completed" and len(s["retries"]) == 1
     assert s["retries"][0]["phase"] == "identify" and s["retries"][0]["terms"]
-    steps = [int(r[0]) for r in _rows(run / "params.csv")[1:]]
+    steps = [int(r[0]) for r in csv_lines(run / "params.csv")[1:]]
     assert steps == sorted(set(steps))  # the diverged attempt's rows were rolled back
 
 
@@ -172,7 +125,7 @@ main()
 
 def test_disk_full_gives_one_message_and_keeps_what_was_written(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    r = subprocess.run([sys.executable, "-c", FULL_DISK, *SHORT, "log_every=10",
+    r = subprocess.run([sys.executable, "-c", FULL_DISK, *RESUME_RUN, "log_every=10",
                         "hydra.run.dir=run"], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=300)
     out = " ".join((r.stdout + r.stderr).split())
@@ -180,7 +133,7 @@ def test_disk_full_gives_one_message_and_keeps_what_was_written(tmp_path):
     assert "No space left on device; free disk space or write elsewhere" in out
     s = summary(tmp_path / "run")
     assert s["status"] == "failed" and "No space left" in s["error"]
-    assert [row[0] for row in _rows(tmp_path / "run" / "params.csv")] == ["step", "0", "10"]
+    assert [row[0] for row in csv_lines(tmp_path / "run" / "params.csv")] == ["step", "0", "10"]
 
 
 @pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs a read-only /sys (Linux)")

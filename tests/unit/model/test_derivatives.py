@@ -6,14 +6,7 @@ from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
 from pinn_cli.model.nets import ACTIVATIONS, MLP, ModifiedMLP
 
-# Inputs (x, t) or (x, y, t); "pure" needs only pure second derivatives (the gather-free path),
-# "mixed" adds u_xt and cross-field ones (the general path).
-DOMAINS = {2: [(0, 1), (-1, 2)], 3: [(0, 1), (-1, 2), (0, 3)]}
-PURE = {2: [("u", ()), ("u", (1,)), ("u", (0,)), ("u", (0, 0))],
-        3: [("u", ()), ("u", (2,)), ("u", (0,)), ("u", (0, 0)), ("u", (1, 1))]}
-MIXED = {2: PURE[2] + [("u", (0, 1)), ("v", (0,)), ("v", (1, 1))],
-         3: PURE[3] + [("u", (0, 2)), ("v", (1,)), ("v", (1, 1)), ("v", (0, 2))]}
-
+from support import DOMAINS, MIXED, PURE
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 

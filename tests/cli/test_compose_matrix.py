@@ -2,7 +2,6 @@
 not: each pde option with each arch, weighting and schedule option, causal training and the
 periodic embedding, built as a run is (fit.build) and trained for two steps per phase on a few
 points; an option that cannot apply stops with one PinnFitError naming the option to change."""
-import dataclasses
 import math
 
 import pytest
@@ -13,34 +12,13 @@ from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
 from pinn_cli.targets import call
 from pinn_cli.workflows.build import build
-from pinn_cli.training.trainer import Trainer
 
 from conftest import REPO
+from support import SMALL, VARIANTS, two_steps_per_phase
 
 register()
 PDES = sorted(p.stem for p in (REPO / "conf" / "pde").glob("*.yaml"))
-SMALL = ["collocation.n_points=64", "collocation.n_condition_points=8", "data.n_obs=32",
-         "arch.width=8", "arch.depth=2"]
-VARIANTS = [f"arch={a}" for a in ("mlp", "modified_mlp", "fourier_mlp")] + \
-    [f"weighting={w}" for w in ("fixed", "annealing", "grad_norm", "ntk")] + \
-    [f"schedule={s}" for s in ("pretrain_identify", "joint", "lbfgs", "continuation",
-                               "marching")] + \
-    ["causal.epsilon=1.0", "pde.periodic_by=embedding", "scaling=on",
-     "collocation.resample_every=1"]
 
-
-def two_steps_per_phase(cfg, device):
-    """Build a run as fit.build does on `device`, train two steps per phase, return the last
-    logged row (its step counts every phase's two steps)."""
-    problem, _, net, losses, unknowns = build(cfg, device)
-    schedule = call(cfg.schedule)
-    schedule.check(problem)
-    phases = [dataclasses.replace(p, steps=2) for p in schedule.phases]
-    trainer = Trainer(net=net, unknowns=unknowns, losses=losses, weighting=call(cfg.weighting),
-                      phases=phases, log_every=1)
-    assert trainer.run().status == "completed"
-    assert trainer.last_row.step == 2 * len(phases)
-    return trainer.last_row
 
 
 def _expected_refusal(pde, variant, problem):

@@ -1,26 +1,22 @@
 """Accuracy of recovered parameters against known truth, with the shipped defaults (marker
-`slow`, run by CI). The tolerances are the issues' acceptance criteria: 1 % (core issue),
-2 % for burgers2d with annealing (problem-library issue).
+`slow`, run by CI): every unknown within 1 %, 2 % for burgers2d with annealing.
 
-A cheaper "short form" was tried and measured: with half the Adam steps and 1000 L-BFGS steps
-heat1d's k was 8 % off and burgers1d's nu 10.5 % off, so CI runs the real defaults.
+With half the Adam steps and 1000 L-BFGS steps heat1d's k ends 8 % off and burgers1d's nu
+10.5 % off, so these runs use the real defaults, not a shortened schedule.
 """
 import pytest
 
-from conftest import SHARED, run_cli, run_dirs, summary
-
-RAISSI = SHARED / "burgers_shock.h5"
+from conftest import run_cli, run_dirs, summary
 
 CASES = {  # overrides, {unknown: relative tolerance}
     "heat1d_default": ([], {"k": 0.01}),
     # burgers1d's defaults (4000 float32 + 1000 float64 L-BFGS steps, the finish at 3x the
     # residual points, data weight 30): nu 0.010 % (seed 0), 0.020 %, 0.086 % (seeds 1, 2),
-    # 173-222 s two at a time (session 11, benchmarks/burgers_raissi.py --seeds 0-9)
-    "burgers1d_raissi": (["pde=burgers1d", f"data.file={RAISSI}", "data.n_obs=2000"],
-                         {"lambda1": 0.01, "nu": 0.01}),
+    # 173-222 s two at a time (benchmarks/burgers_raissi.py --seeds 0-9)
+    "burgers1d_raissi": (["experiment=burgers1d_raissi"], {"lambda1": 0.01, "nu": 0.01}),
     "burgers1d_shipped": (["pde=burgers1d"], {"lambda1": 0.01, "nu": 0.01}),
     "burgers2d_annealing": (["pde=burgers2d", "weighting=annealing"], {"nu": 0.02}),
-    # beta = 30 needs the data weighted (README); measured 0.004-0.014 % for seeds 0-2, 119-132 s.
+    # beta = 30 needs the data weighted (docs/pde.md); measured 0.004-0.014 % for seeds 0-2, 119-132 s.
     "convection_data100": (["pde=convection", "+weighting.weights.data=100"], {"beta": 0.01}),
     # The problem-library problems with their shipped defaults; measured errors (seed 0) and
     # training time, 2 cores with other jobs running:
@@ -40,8 +36,6 @@ CASES = {  # overrides, {unknown: relative tolerance}
 @pytest.mark.parametrize("case", list(CASES))
 def test_recovers_truth(case, tmp_path):
     args, tol = CASES[case]
-    if case == "burgers1d_raissi" and not RAISSI.is_file():
-        pytest.skip(f"{RAISSI} not present")
     r = run_cli(args + ["plots=false"], tmp_path, timeout=1800)
     assert r.returncode == 0, r.stdout + r.stderr
     (run,) = run_dirs(tmp_path / "outputs")

@@ -8,7 +8,7 @@ from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
 from pinn_cli.model.nets import FourierMLP, count_parameters
 
-from test_derivatives import DOMAINS, MIXED, PURE
+from support import DOMAINS, MIXED, PURE
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py

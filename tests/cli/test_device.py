@@ -5,9 +5,8 @@ import torch
 from hydra import compose, initialize_config_module
 
 from conftest import QUICK, run_cli, summary
-from test_compile import compiled_follows_eager
-from test_compose_matrix import SMALL, VARIANTS, two_steps_per_phase
-from test_reliability import SHORT, _same_run, _start, _wait_for_step
+from support import (RESUME_RUN, SMALL, VARIANTS, compiled_follows_eager, same_run, start_run,
+                     two_steps_per_phase, wait_for_step)
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device")
 
@@ -50,10 +49,10 @@ def test_every_option_trains_on_cuda(variant):
 
 
 def test_killed_cuda_run_resumes_to_the_uninterrupted_run(tmp_path):
-    r = run_cli([*SHORT, "device=cuda", "hydra.run.dir=full"], tmp_path)
+    r = run_cli([*RESUME_RUN, "device=cuda", "hydra.run.dir=full"], tmp_path)
     assert r.returncode == 0, r.stderr
-    proc = _start([*SHORT, "device=cuda", "hydra.run.dir=cut"], tmp_path)
-    _wait_for_step(tmp_path / "cut", 250, proc)
+    proc = start_run([*RESUME_RUN, "device=cuda", "hydra.run.dir=cut"], tmp_path)
+    wait_for_step(tmp_path / "cut", 250, proc)
     proc.kill()
     proc.wait()
     r = run_cli(["resume=cut"], tmp_path)
@@ -61,4 +60,4 @@ def test_killed_cuda_run_resumes_to_the_uninterrupted_run(tmp_path):
     s = summary(tmp_path / "cut")
     assert s["status"] == "completed" and s["resumed_from_step"] >= 250
     assert s["device"].startswith("cuda")
-    _same_run(tmp_path / "full", tmp_path / "cut")
+    same_run(tmp_path / "full", tmp_path / "cut")

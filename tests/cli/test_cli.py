@@ -1,6 +1,5 @@
 """End-to-end runs of the `pinn-fit` command in a temporary folder."""
 import csv
-import json
 import time
 
 import h5py
@@ -164,3 +163,19 @@ def test_adaptive_weighting_under_an_lbfgs_only_schedule_is_warned_about(tmp_pat
     assert "weighting=annealing adapts the loss weights during Adam steps only" in out
     (run,) = run_dirs(tmp_path / "outputs")
     assert summary(run)["steps"] == {"lbfgs": 3, "lbfgs_float64": 2}
+
+
+@pytest.mark.parametrize("command", ["pinn-fit", "pinn-data", "pinn-basis", "pinn-query",
+                                     "pinn-inspect"])
+def test_version_is_the_packages_own(tmp_path, command):
+    import re
+
+    version = re.search(r'^version = "(.+)"$', (REPO / "pyproject.toml").read_text(), re.M)[1]
+    r = run_cli(["--version"], tmp_path, command=command)
+    assert r.returncode == 0 and r.stdout.strip() == f"{command} {version}", r.stdout + r.stderr
+
+
+def test_a_sweep_with_cfg_gets_one_message(tmp_path):
+    r = run_cli(["-m", "seed=0,1", "--cfg", "job"], tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--cfg prints the config of one run; drop -m" in r.stderr

@@ -1,0 +1,100 @@
+"""Every shell command in README.md and docs/ (the ```sh blocks) works as written, from a folder
+holding the repository's docs/examples, the way a reader runs it after the set-up.
+
+Commands that finish in seconds run exactly as written: pinn-data, pinn-inspect, --help,
+--version, --cfg, resume, the example script, mkdir and ls. Commands that train (pinn-fit,
+pinn-basis, pinn-query) run with `--cfg job` added, which composes their config as written, every
+override checked by Hydra and the schemas; a sweep (-m) is checked on the first value of each
+swept key. The placeholders outputs/DATE/TIME, multirun/DATE/TIME and basis/DATE/TIME stand for
+folders that a short run made first. The README's two set-up commands are left to .ci/run, which
+runs them."""
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from conftest import QUICK, REPO, run_cli, run_dirs
+
+PAGES = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))]
+TRAINS = ("pinn-fit", "pinn-basis", "pinn-query")
+RUN_AS_WRITTEN = ("--help", "--version", "--cfg", "resume=")
+BIN = Path(sys.executable).parent
+
+
+def _commands():
+    """(page, command) of each distinct command, in the order of the pages."""
+    out = {}
+    for page in PAGES:
+        text = (REPO / page).read_text()
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+            for line in block.strip().splitlines():
+                if "venv" not in line:  # the set-up commands: .ci/run runs them
+                    out.setdefault(line, page)
+    return [pytest.param(page, line, id=f"{page}:{line[:60]}") for line, page in out.items()]
+
+
+def _first_of_sweeps(args):
+    """`-m` dropped and each swept key set to its first value."""
+    parser, out = OverridesParser.create(), []
+    for a in args:
+        if a in ("-m", "--multirun"):
+            continue
+        if "=" in a and not a.startswith("-"):
+            o = parser.parse_override(a)
+            if o.is_sweep_override():
+                a = f"{o.get_key_element()}={next(o.sweep_string_iterator())}"
+        out.append(a)
+    return out
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """docs/examples, and a short run, sweep and basis for the placeholders: (folder,
+    {placeholder: path})."""
+    root = tmp_path_factory.mktemp("docs")
+    shutil.copytree(REPO / "docs" / "examples", root / "docs" / "examples")
+    quick = QUICK + ["diagnostics=off", "schedule.pretrain_steps=10",
+                     "schedule.identify_steps=20", "schedule.lbfgs_steps=10"]
+    assert run_cli(quick + ["hydra.run.dir=outputs/run"], root).returncode == 0
+    r = run_cli(["-m", *quick, "data.n_obs=200,300", "data.noise=0,0.01",
+                 "hydra.sweep.dir=multirun/sweep"], root)
+    assert r.returncode == 0, r.stderr
+    r = run_cli(["pde=heat1d", "basis.ranges={k: {lo: 0.05, hi: 0.2}}", "basis.steps=20",
+                 "basis.validation.n_queries=0", "hydra.run.dir=basis/trained",
+                 "+pde.conditions={initial: {at: {t: 0.0}, equation: 'u - sin(pi*x)'}}"],
+                root, command="pinn-basis")
+    assert r.returncode == 0, r.stderr
+    return root, {"outputs/DATE/TIME": "outputs/run", "multirun/DATE/TIME": "multirun/sweep",
+                  "basis/DATE/TIME": "basis/trained"}
+
+
+def test_the_pages_have_commands():
+    assert len(_commands()) >= 40
+
+
+@pytest.mark.parametrize("page,line", _commands())
+def test_command_works_as_written(workspace, page, line):
+    root, places = workspace
+    for placeholder, folder in places.items():
+        line = line.replace(placeholder, folder)
+    args = shlex.split(line)
+    program, args = args[0], args[1:]
+    if program in TRAINS and not any(a.startswith(RUN_AS_WRITTEN) for a in args):
+        args = _first_of_sweeps(args) + ["--cfg", "job"]
+    if program.startswith("pinn-"):
+        cmd = [str(BIN / program), *args]
+    elif program == "python":
+        cmd = [sys.executable, *args]
+    else:
+        cmd = [program, *args]
+    r = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, f"{page}: {line}\n{out[-3000:]}"
+    assert "Traceback" not in out and "Error" not in out, f"{page}: {line}\n{out[-3000:]}"
+    if program in TRAINS and "--cfg" in args:
+        assert run_dirs(root / "outputs") == [root / "outputs" / "run"]  # composed, not run
