@@ -1,8 +1,8 @@
-"""Raissi et al.'s Burgers identification with the shipped defaults (issue 9's accuracy targets).
+"""Raissi et al.'s Burgers identification with the shipped defaults, against its accuracy targets.
 
 Runs `pinn-fit pde=burgers1d data.file=<burgers_shock.h5> data.n_obs=2000 seed=S data.noise=NOISE`
 for each seed and prints, from the run folders, per seed the wall time until both unknowns are
-within 1 % and 0.1 % of the truth and the final errors, then issue 9's target lines with
+within 1 % and 0.1 % of the truth and the final errors, then the target lines with
 pass/fail, as a table and as one JSON line:
 
 - clean data (`--noise 0`): both unknowns within 0.1 % at the end, within 300 s, per seed;
@@ -10,7 +10,7 @@ pass/fail, as a table and as one JSON line:
   2x its Cramér–Rao bound, the bound computed by the run's classical fit (the project's reference
   solver at the drawn points, identifiability.json) and taken as the median over seeds.
 
-    python benchmarks/burgers_raissi.py [--file ../shared/data/burgers_shock.h5] [--seeds 0-2]
+    python benchmarks/burgers_raissi.py [--file data/burgers_shock.h5] [--seeds 0-2]
         [--noise 0] [--jobs 1] [OVERRIDE ...]
 
 Wall times are per run; with --jobs 2 on 2 cores each run shares the machine, so its wall time
@@ -47,10 +47,12 @@ def seeds_of(text):
 
 
 def parsed(ap, argv):
-    """`ap`'s arguments (with `--file` for Raissi's burgers_shock.h5, beside this repository by
-    default) and the pinn-fit overrides after them, parsed; one line and exit 1 when the file is
-    missing."""
-    ap.add_argument("--file", default=str(REPO.parent / "shared" / "data" / "burgers_shock.h5"))
+    """`ap`'s arguments (with `--file` for Raissi's burgers_shock.h5, by default the one the
+    repository ships, data/burgers_shock.h5) and the pinn-fit overrides after them, parsed; one
+    line and exit 1 when the file is missing."""
+    ap.add_argument("--file", default=str(REPO / "data" / "burgers_shock.h5"),
+                    help="Raissi's burgers_shock.h5 (default: the repository's "
+                         "data/burgers_shock.h5)")
     ap.add_argument("overrides", nargs="*", help="extra pinn-fit overrides")
     args = ap.parse_args(argv)
     if not Path(args.file).is_file():
@@ -85,7 +87,9 @@ def run_seed(file, seed, noise, overrides, tmp):
 
 
 def targets(results, noise):
-    """Issue 9's target lines: (text, passed) pairs."""
+    """The target lines (clean data: both unknowns within 0.1 % within 300 s, per seed; noisy
+    data: each unknown's spread over the seeds at most 2x its Cramér–Rao bound): (text, passed)
+    pairs."""
     lines = []
     if noise == 0:
         for r in results:

@@ -1,5 +1,5 @@
 """Whole runs with and without `compile=true` (torch.compile of the loss terms), one after the
-other in this session: `pinn-fit OVERRIDES compile=false`, then `compile=true` with an empty
+other in one invocation: `pinn-fit OVERRIDES compile=false`, then `compile=true` with an empty
 TorchInductor cache (a first run: everything compiles), then `compile=true` again (the kernels
 from the disk cache). Prints per run the wall time of the process (start-up and compilation
 included), the steps per phase, the median ms per step once compiled (from params.csv: the

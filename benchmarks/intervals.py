@@ -1,4 +1,4 @@
-"""Coverage of the reported intervals over noise seeds (issue 5's acceptance).
+"""Coverage of the reported 95 % intervals over noise seeds: how many contain the truth.
 
 Runs `pinn-fit -m seed=0..N-1 data.noise=NOISE diagnostics=full [OVERRIDE ...]` (joblib, one
 process per core) and prints, per unknown, how many of the N 95 % intervals contain the truth:
@@ -6,10 +6,11 @@ the reported interval (the profile with the network's error added, where a class
 identifies the unknown: diagnostics.verdicts.with_network_error), the profile's noise-only interval,
 and the classical estimate ± 1.96 Cramér–Rao std, with the spread of the PINN estimates against
 the Cramér–Rao std; as a table and as one JSON line. `--rescore SWEEP` scores the run folders of
-an earlier sweep instead of running one (the reported interval recomputed by the current code).
+an earlier sweep instead of running one (the reported interval recomputed by the installed
+pinn-fit).
 
     python benchmarks/intervals.py [--seeds 10] [--first-seed 0] [--noise 0.01] [--jobs 2] [OVERRIDE ...]
-    python benchmarks/intervals.py pde=burgers1d data.file=../shared/data/burgers_shock.h5
+    python benchmarks/intervals.py pde=burgers1d data.file=data/burgers_shock.h5
     python benchmarks/intervals.py --rescore multirun/DATE/TIME
 """
 import argparse

@@ -1,5 +1,5 @@
 """IP-Basis PINNs (Manor & Kohandel 2025) against a standard `pinn-fit` per query, from the
-command line, as a user runs them (issue 6, part 6).
+command line, as a user runs them.
 
 For each problem (damped oscillator, heat1d, burgers1d with lambda1 = 1 known and nu unknown):
 
@@ -16,7 +16,7 @@ For each problem (damped oscillator, heat1d, burgers1d with lambda1 = 1 known an
    the first `--standard N` inside-range query files (`--standard all`: every inside one).
 
 Every command runs in its own process on one torch thread (OMP_NUM_THREADS=1). Prints a table,
-the pass/fail lines of the issue's targets (per-query ratio >= 50x, max error inside the range
+the pass/fail lines of the targets (per-query ratio >= 50x, max error inside the range
 <= 1 %, offline time <= 20 standard fits) and the out-of-range queries with their range flags,
 then one JSON line (also written to `--json PATH`).
 
@@ -41,7 +41,7 @@ BIN = Path(sys.executable).parent
 
 # pde options given to every command of a problem (pinn-data, pinn-basis, pinn-query, pinn-fit).
 # The shipped oscillator and heat1d options declare no initial condition (a basis needs it):
-# the reference solvers' ones are added, as README "Many queries" shows.
+# the reference solvers' ones are added, as docs/basis.md shows.
 OSC_IC = ("+pde.conditions={x0: {at: {t: 0.0}, equation: 'x - 1'}, "
           "v0: {at: {t: 0.0}, equation: 'x_t'}}")
 HEAT_IC = "+pde.conditions={initial: {at: {t: 0.0}, equation: 'u - sin(pi*x) - 0.5*sin(3*pi*x)'}}"
@@ -58,7 +58,7 @@ CASES = {
                     "basis.steps=2000", "basis.lr=3e-3", "basis.n_points=256",
                     "basis.n_condition_points=1", "basis.validation.n_obs=50"],
         # data weight 10: inside-range max error 0.28 % against 2.3 % with weight 1 and 0.65 %
-        # with 100 (the same basis and 20 queries, measured in this session)
+        # with 100 (the same basis and 20 queries)
         "online": ["+basis.weights.data=10"],
     },
     "heat1d": {
@@ -67,7 +67,7 @@ CASES = {
         "outside": [{"k": 0.03}, {"k": 0.25}, {"k": 0.3}],
         # 2000 L-BFGS steps: inside-range max error 0.21 % against 1.41 % after 500 (the
         # training loss 3.3e-5 against 3.4e-4; data weight 10, 30, 300 with 500 steps: 1.74 %,
-        # 1.42 %, 1.39 %; measured in the issue6-accuracy session)
+        # 1.42 %, 1.39 %)
         "offline": ["basis.precision=float64", "basis.n_basis=16", "basis.n_readouts=8",
                     "basis.steps=500", "basis.lbfgs_steps=2000", "basis.n_points=400",
                     "basis.validation.every=250", "+basis.validation.query.weights.data=100"],
@@ -80,7 +80,8 @@ CASES = {
         # the readouts drawn over the range widened by 20 % of its (log) width on each side,
         # nu in [0.0152, 0.106], and 3000 L-BFGS steps: inside-range max error 0.58 % against
         # 3.9 % (nu = 0.0207, the low end) with no margin and 1500 steps, 1.95 % with margin
-        # 0.1 and 1500 steps; 300 Adam + 200 L-BFGS online steps on the old basis: 4.2 %
+        # 0.1 and 1500 steps; 300 Adam + 200 L-BFGS online steps on the basis with no margin
+        # and 1500 steps: 4.2 %
         "offline": ["basis.n_basis=32", "basis.width=64", "basis.n_readouts=16",
                     "basis.margin=0.2", "basis.steps=1000", "basis.lbfgs_steps=3000",
                     "basis.n_points=1000",
@@ -102,8 +103,9 @@ def _fmt(v):
 
 
 def inside_truths(ranges, n, seed):
-    """n truths spread over the ranges by a scrambled Sobol draw (pinn_cli.basis.offline), rounded to 4
-    significant digits (they name the files' attributes)."""
+    """n truths spread over the ranges by a scrambled Sobol draw
+    (pinn_cli.basis.ranges.sample_parameters, as the offline training draws its own), rounded to
+    4 significant digits (they name the files' attributes)."""
     from pinn_cli.basis.ranges import Range, sample_parameters
 
     r = {k: Range(lo, hi, s) for k, (lo, hi, s) in ranges.items()}

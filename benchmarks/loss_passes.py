@@ -1,8 +1,8 @@
 """One loss + gradient evaluation of a composed problem: pinn-fit's Losses, which shares network
 passes (the data term read from the residual's pass at the observations' points, the conditions
 that need the same derivatives in one call, a plain forward where only values are needed),
-against a pass per term (the data, the residual and each condition on their own), which is
-what Losses did before (commit 2e24dd1). Both give the same terms (tests/test_problem.py).
+against a pass per term (the data, the residual and each condition on their own, `per_term`
+below). Both give the same terms (tests/unit/problem/test_problem.py).
 
     python benchmarks/loss_passes.py [--repeats 20] [--threads 1] [pinn-fit overrides ...]
 
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def per_term(losses, net, params):
-    """The terms with one network pass each, as before: data, residual, every condition, each
+    """The terms with one network pass each: data, residual, every condition, each
     through the derivative engine (a Taylor pass with no derivatives where only values are
     needed)."""
     problem = losses.problem

@@ -1,4 +1,4 @@
-"""Peak memory of a burgers2d fit with many residual points (issue 9: 20 000 points < 2 GB).
+"""Peak memory of a burgers2d fit with many residual points (target: 20 000 points < 2 GB).
 
 Runs a few steps of `pinn-fit pde=burgers2d collocation.n_points=N` in a child process per
 derivative engine and prints the child's peak resident memory (ru_maxrss), or with device=cuda

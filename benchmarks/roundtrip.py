@@ -1,6 +1,6 @@
 """pinn-data then pinn-fit for every shipped problem: a truth other than the shipped one, 1 %
-noise, a sensor layout, and the shipped training defaults. Prints a Markdown table (the README's
-"Round trips" table) and one JSON line.
+noise, a sensor layout, and the shipped training defaults. Prints a Markdown table (the "Round
+trips" table of docs/benchmarks.md) and one JSON line.
 
     python benchmarks/roundtrip.py [--jobs 2] [--only heat1d,burgers2d]
 

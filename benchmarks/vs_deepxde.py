@@ -12,11 +12,11 @@ one torch thread:
 Both tools' times count from the launch of their process: start-up (interpreter, imports,
 data, graph building) counts, the end-of-run writes after the last row do not. Prints the time
 until both unknowns are within 1 %, the errors at equal wall-time budgets (10, 30, 60, 120 s)
-and at the end, and the speed-up line of issue 9 (with `--seeds`: per draw, then of the
-medians), as a table and as one JSON line. DeepXDE is an optional benchmark dependency
-(`pip install -e ".[bench]"`), never a runtime one.
+and at the end, and the speed-up line against its target (DeepXDE's time to 1 % at least 5x
+pinn-fit's; with `--seeds`: per draw, then of the medians), as a table and as one JSON line.
+DeepXDE is an optional benchmark dependency (`pip install -e ".[bench]"`), never a runtime one.
 
-    python benchmarks/vs_deepxde.py [--file ../shared/data/burgers_shock.h5] [--iters 5000]
+    python benchmarks/vs_deepxde.py [--file data/burgers_shock.h5] [--iters 5000]
                                     [--seed 0 | --seeds 0-2]
 """
 import argparse
@@ -174,7 +174,7 @@ def print_table(result, seed):
 
 
 def speedup_line(what, s, undefined):
-    """Issue 9's target line for the speed-up `s` (None: `undefined` says why)."""
+    """The target line for the speed-up `s` (at least 5x to 1 %; None: `undefined` says why)."""
     if not s:
         return f"speed-up to 1 %{what}: not defined ({undefined})"
     return f"speed-up to 1 %{what}: {s:.2f}x (target >= 5x): {'pass' if s >= 5 else 'FAIL'}"

@@ -20,8 +20,8 @@ FORMAT = "pinn-basis/1"
 
 
 def query_points(problem: Problem, n_points: int, n_condition_points: int, seed: int):
-    """Residual points in the domain and the points of each condition (collocation.sample_box,
-    Sobol): (colloc_x, [cond_x per condition])."""
+    """Residual points in the domain and the points of each condition
+    (pinn_cli.io.collocation.sample_box, Sobol): (colloc_x, [cond_x per condition])."""
     colloc = sample_box(problem.domain, n_points, "sobol", seed)
     cond = [sample_box(problem.domain, n_condition_points, "sobol", seed + 1 + i, at)
             for i, (_, at) in enumerate(problem.conditions)]

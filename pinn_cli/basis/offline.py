@@ -7,15 +7,16 @@ over the offline ranges, are trained with R on the mean over k of the residual a
 losses of u_k with θ_k. Validation and early stopping (Section 2.4): held-out inverse queries on
 the problem's reference solution; the R with the smallest error is kept.
 
-Online (`fit_query`, Section 2.2): R frozen; Φ and the input derivatives the equations need are
-computed once at every point, in one forward-mode Taylor pass (Section 2.3; derivatives.Jet),
-then only a fresh readout (W, b) and the unknowns are fitted to data + residual + conditions.
+Online (pinn_cli.basis.query.fit_query, Section 2.2): R frozen; Φ and the input derivatives the
+equations need are computed once at every point, in one forward-mode Taylor pass (Section 2.3;
+pinn_cli.model.derivatives.Jet), then only a fresh readout (W, b) and the unknowns are fitted to
+data + residual + conditions.
 
 Beyond the paper (its open question of a closed form for the inverse case): when every residual
-and condition is affine in the fields (`is_linear`), the optimal readout for given unknowns is a
-ridge least-squares solve, and only the unknowns are optimised by L-BFGS on that projected loss
-(variable projection, Golub & Pereyra 1973). Otherwise readout and unknowns are fitted by
-gradient descent, as in the paper.
+and condition is affine in the fields (pinn_cli.basis.network.is_linear), the optimal readout
+for given unknowns is a ridge least-squares solve, and only the unknowns are optimised by L-BFGS
+on that projected loss (variable projection, Golub & Pereyra 1973). Otherwise readout and
+unknowns are fitted by gradient descent, as in the paper.
 """
 import logging
 import math
@@ -46,18 +47,19 @@ def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,
     """The offline phase of IP-Basis PINNs (Manor & Kohandel 2025, Section 2.1, with the
     validation and early stopping of Section 2.4).
 
-    R (nets.MLP, `width` × `depth`, `activation`; `n_basis` functions per field) and K =
-    `n_readouts` readouts (W_k, b_k), each tied to θ_k from a seeded Sobol draw over `ranges`
-    ({unknown: {lo, hi, sampling: uniform | log}}) widened by `margin` × the width on each side
-    (Range.widened: queries near the edges of the offline draw are the least accurate, the
-    paper's Section 2.4; the basis keeps and reports against `ranges`), minimise the mean over k of Σ_terms weight
-    × mean squared residual and condition values of u_k = Φ W_k + b_k with θ_k, at `n_points`
-    residual points and `n_condition_points` per condition: Adam (`steps`, `lr`) then L-BFGS
-    (`lbfgs_steps`). Every `validate_every` steps (and at the end), `n_validation` held-out θ
-    (another Sobol draw) are recovered by `fit_query` (with the keywords `query_options`) from
-    `n_obs` nodes of the reference solution (`pde.reference`; without one, the last state is
-    kept): the state of R and the readouts with the smallest mean relative error of the
-    unknowns is kept, and training stops after `patience` validations without improvement.
+    R (pinn_cli.model.nets.MLP, `width` × `depth`, `activation`; `n_basis` functions per field)
+    and K = `n_readouts` readouts (W_k, b_k), each tied to θ_k from a seeded Sobol draw over
+    `ranges` ({unknown: {lo, hi, sampling: uniform | log}}) widened by `margin` × the width on
+    each side (Range.widened: queries near the edges of the offline draw are the least accurate,
+    the paper's Section 2.4; the basis keeps and reports against `ranges`), minimise the mean
+    over k of Σ_terms weight × mean squared residual and condition values of u_k = Φ W_k + b_k
+    with θ_k, at `n_points` residual points and `n_condition_points` per condition: Adam
+    (`steps`, `lr`) then L-BFGS (`lbfgs_steps`). Every `validate_every` steps (and at the end),
+    `n_validation` held-out θ (another Sobol draw) are recovered by `fit_query` (with the
+    keywords `query_options`) from `n_obs` nodes of the reference solution (`pde.reference`;
+    without one, the last state is kept): the state of R and the readouts with the smallest mean
+    relative error of the unknowns is kept, and training stops after `patience` validations
+    without improvement.
     The problem needs conditions (initial/boundary): without them every readout collapses to
     u = 0, which solves a homogeneous residual for every θ."""
     _supported(problem)

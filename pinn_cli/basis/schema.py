@@ -24,8 +24,9 @@ class BasisTrainConf:
 
     n_basis: int = MISSING  # basis functions per field
     n_readouts: int = MISSING  # K readouts, each tied to parameters drawn over the ranges
-    # required: unknown -> {lo, hi, sampling: uniform | log}, checked by basis.ranges_for (Any:
-    # OmegaConf cannot merge a command-line dict into a typed Optional[Dict] that is null)
+    # required: unknown -> {lo, hi, sampling: uniform | log}, checked by
+    # pinn_cli.basis.ranges.ranges_for (Any: OmegaConf cannot merge a command-line dict into a
+    # typed Optional[Dict] that is null)
     ranges: Any = None
     # the readouts' draw extends each range by this fraction of its width on each side
     margin: float = MISSING

@@ -8,6 +8,7 @@ clear message. Torch is imported only inside the task, so `--help` answers fast.
 """
 import logging
 import os
+import pkgutil
 import sys
 
 from pathlib import Path
@@ -103,13 +104,6 @@ def resume_argv(argv):
     return [argv[0], *(["-m"] if sweep else []), *task, where, f"resume={folder}"]
 
 
-@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="config")
-def _fit_main(cfg: DictConfig):
-    from pinn_cli.workflows.fit import fit  # imports torch
-
-    return _run(fit, cfg)
-
-
 def _version(command: str) -> None:
     """`COMMAND --version`: the package's own version (Hydra's flag would print Hydra's); and
     one message, not Hydra's traceback, for `-m` with `--cfg`."""
@@ -125,51 +119,29 @@ def _version(command: str) -> None:
         sys.exit(2)
 
 
-def main():
-    """`pinn-fit`: one inverse-PINN run (pinn_cli.workflows.fit), or `resume=FOLDER` to continue one."""
-    _version("pinn-fit")
-    try:
-        sys.argv = resume_argv(sys.argv)
-    except PinnFitError as err:
-        print(f"Error: {err}", file=sys.stderr)
-        sys.exit(err.exit_code)
-    _fit_main()
+def _command(name: str, config_name: str, workflow: str, prepare=None):
+    """The console script `name`: Hydra composes conf/<config_name>.yaml, then `workflow`
+    (package.module:function, imported inside the task: torch loads only then) runs it;
+    `prepare(argv)` may rewrite the command line first."""
+    @hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name=config_name)
+    def task(cfg: DictConfig):
+        return _run(pkgutil.resolve_name(workflow), cfg)
+
+    def entry():
+        _version(name)
+        if prepare is not None:
+            try:
+                sys.argv = prepare(sys.argv)
+            except PinnFitError as err:
+                print(f"Error: {err}", file=sys.stderr)
+                sys.exit(err.exit_code)
+        task()
+
+    entry.__doc__ = f"`{name}`: {workflow}"
+    return entry
 
 
-@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="generate")
-def _generate_main(cfg: DictConfig):
-    from pinn_cli.workflows.generate import generate as write_file  # imports torch (via the problem)
-
-    return _run(write_file, cfg)
-
-
-def generate():
-    """`pinn-data`: a synthetic HDF5 file from a problem's reference solver."""
-    _version("pinn-data")
-    _generate_main()
-
-
-@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="pinn_basis")
-def _basis_main(cfg: DictConfig):
-    from pinn_cli.workflows.basis_train import train_offline  # imports torch
-
-    return _run(train_offline, cfg)
-
-
-def basis():
-    """`pinn-basis`: an IP-Basis PINN trained offline, for `pinn-query`."""
-    _version("pinn-basis")
-    _basis_main()
-
-
-@hydra.main(version_base="1.3", config_path="pkg://pinn_cli.conf", config_name="pinn_query")
-def _query_main(cfg: DictConfig):
-    from pinn_cli.workflows.basis_query import query as answer  # imports torch
-
-    return _run(answer, cfg)
-
-
-def query():
-    """`pinn-query`: inverse queries answered by a basis that `pinn-basis` trained."""
-    _version("pinn-query")
-    _query_main()
+main = _command("pinn-fit", "config", "pinn_cli.workflows.fit:fit", prepare=resume_argv)
+generate = _command("pinn-data", "generate", "pinn_cli.workflows.generate:generate")
+basis = _command("pinn-basis", "pinn_basis", "pinn_cli.workflows.basis_train:train_offline")
+query = _command("pinn-query", "pinn_query", "pinn_cli.workflows.basis_query:query")

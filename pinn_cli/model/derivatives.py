@@ -26,9 +26,9 @@ class Jet:
     input derivatives `d1` (a list of F tensors (N, width)) and second ones `d2` (S tensors); the
     k-th second derivative is along the first derivatives number `pairs[k]` = (i, j).
     Each derivative is a tensor of its own: stacked (F, N, width) tensors cost broadcast
-    products, reductions over the stacking axis and slices in the backward pass, and made the
+    products, reductions over the stacking axis and slices in the backward pass, and make the
     loss + gradient of Raissi's Burgers 1.2x slower on a 2-core CPU; one stacked tensor per
-    layer (one matmul) was slower still (README, Performance, session 10)."""
+    layer (one matmul) is slower still."""
 
     def __init__(self, v, d1: List[torch.Tensor], d2: List[torch.Tensor],
                  pairs: List[Tuple[int, int]]):
@@ -66,8 +66,8 @@ class Jet:
 
     def act(self, step) -> "Jet":
         """s = σ(z) through `step(z)` = (s, first, second), the activation's Taylor step
-        (nets.TAYLOR_STEPS): first(d_i z) = σ' d_i z and second(d_ij z, d_i z d_j z) =
-        σ' d_ij z + σ'' d_i z d_j z."""
+        (pinn_cli.model.nets.TAYLOR_STEPS): first(d_i z) = σ' d_i z and
+        second(d_ij z, d_i z d_j z) = σ' d_ij z + σ'' d_i z d_j z."""
         s, first, second = step(self.v)
         return self.new(s, [first(d) for d in self.d1],
                         [second(d, p) for d, p in zip(self.d2, self.products(self.d1, self.d1))])
@@ -142,8 +142,8 @@ def evaluate_fields(net, x: torch.Tensor, needs: List[Derivative], outputs: List
     """Return {(field, input indices): tensor (N,)} for every derivative in `needs`.
 
     engine: "taylor" (forward-mode Taylor propagation: orders <= 2, nets with a `taylor` method,
-    which covers every activation in nets.ACTIVATIONS), "autograd" (nested reverse mode, any
-    order), or None/"auto": Taylor where it applies, else autograd.
+    which covers every activation in pinn_cli.model.nets.ACTIVATIONS), "autograd" (nested
+    reverse mode, any order), or None/"auto": Taylor where it applies, else autograd.
     """
     engine = engine or "auto"
     if engine not in ENGINES:

@@ -12,9 +12,9 @@ from pinn_cli.errors import PinnFitError
 ACTIVATIONS = {"tanh": torch.tanh, "sin": torch.sin, "gelu": nn.functional.gelu,
                "softplus": nn.functional.softplus}
 
-# Forward-mode Taylor propagation through each activation (see derivatives.Jet.act): from z the
-# step returns s = σ(z) and the maps d_i z -> d_i s = σ' d_i z and
-# (d_ij z, d_i z d_j z) -> d_ij s = σ' d_ij z + σ'' d_i z d_j z.
+# Forward-mode Taylor propagation through each activation (see
+# pinn_cli.model.derivatives.Jet.act): from z the step returns s = σ(z) and the maps
+# d_i z -> d_i s = σ' d_i z and (d_ij z, d_i z d_j z) -> d_ij s = σ' d_ij z + σ'' d_i z d_j z.
 def _tanh_step(z):  # σ' = 1 − s², σ'' = −2 s σ': d_ij s = σ' (d_ij z − 2 s d_i z d_j z)
     s = torch.tanh(z)
     s1 = 1 - s * s
@@ -256,11 +256,12 @@ def periodic_embedded(make_net, domain, periodic) -> nn.Module:
 
 
 class HardConstrained(nn.Module):
-    """The network seen through the problem's output transforms (`pde.hard`, problem.Hard): a
-    field u with a transform f is f(inputs, N), N the wrapped network's output for u; the other
-    fields pass unchanged. forward() returns the transformed fields, so the data, residual and
-    condition terms all see them. `taylor` (class HardConstrainedTaylor, for nets that have one)
-    composes the net's Taylor jet with f by the chain rule, the partials of f from sympy:
+    """The network seen through the problem's output transforms (`pde.hard`,
+    pinn_cli.problem.hard.Hard): a field u with a transform f is f(inputs, N), N the wrapped
+    network's output for u; the other fields pass unchanged. forward() returns the transformed
+    fields, so the data, residual and condition terms all see them. `taylor` (class
+    HardConstrainedTaylor, for nets that have one) composes the net's Taylor jet with f by the
+    chain rule, the partials of f from sympy:
         u_a  = f_a + f_N N_a
         u_ab = f_ab + f_aN N_b + f_bN N_a + f_NN N_a N_b + f_N N_ab."""
 

@@ -1,7 +1,7 @@
 """Hard constraints: ``hard: {u: "x*(1 - x)*N"}`` imposes conditions exactly by an output
 transform. The field u is the expression, with ``N`` the network's own output for u
-(DeepXDE's `apply_output_transform`); model.nets.HardConstrained wraps the network so that
-every loss term sees the transformed field."""
+(DeepXDE's `apply_output_transform`); pinn_cli.model.nets.HardConstrained wraps the network
+so that every loss term sees the transformed field."""
 from typing import Callable, Dict, List, Tuple
 
 import numpy as np

@@ -12,11 +12,12 @@ default) a loss term ``periodic_x`` asks every field, and its x-derivatives up t
 the highest x-derivative the residuals take, to agree on the faces x = lo and x = hi (see
 `Periodic`); with ``periodic_by: embedding`` the network sees x only through cos and sin of
 2π (x − lo)/(hi − lo), so the fields are exactly periodic and no loss term is made (see
-nets.PeriodicEmbedded).
+pinn_cli.model.nets.PeriodicEmbedded).
 
 ``hard: {u: "x*(1 - x)*N"}`` imposes conditions exactly by an output transform: the field u is
-the expression, with ``N`` the network's own output for u (see `Hard`, and nets.HardConstrained,
-which wraps the network so that every loss term sees the transformed field).
+the expression, with ``N`` the network's own output for u (see pinn_cli.problem.hard.Hard, and
+pinn_cli.model.nets.HardConstrained, which wraps the network so that every loss term sees the
+transformed field).
 """
 import difflib
 from dataclasses import dataclass

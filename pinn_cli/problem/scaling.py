@@ -1,9 +1,10 @@
 """Nondimensional residuals (the top-level `scaling` setting).
 
-Inputs are mapped to [-1, 1] and outputs rescaled by the data (nets._Scaled), unknowns by their
-transform and reference scale (problem.Unknown). What is left is the residual's own magnitude:
-u_t − k u_xx with k = 1e-6 and t over 5e4 s is ~1e-6 in units of u, so its loss is ~1e-12 of the
-data term's and training ignores the physics; with k = 1e6 over 5e-8 s it swamps the data.
+Inputs are mapped to [-1, 1] and outputs rescaled by the data (pinn_cli.model.nets._Scaled),
+unknowns by their transform and reference scale (pinn_cli.problem.unknowns.Unknown). What is
+left is the residual's own magnitude: u_t − k u_xx with k = 1e-6 and t over 5e4 s is ~1e-6 in
+units of u, so its loss is ~1e-12 of the data term's and training ignores the physics; with
+k = 1e6 over 5e-8 s it swamps the data.
 
 The characteristic magnitude R_r of residual r is the largest of its additive terms, each
 factor replaced by a magnitude taken from the domain, the data and the guesses:

@@ -89,7 +89,8 @@ class Unknowns(nn.Module):
 
     @torch.no_grad()
     def hold(self, values: Dict[str, float]) -> None:
-        """Set the named unknowns to these physical values (schedule.Phase.hold)."""
+        """Set the named unknowns to these physical values
+        (pinn_cli.training.schedule.Phase.hold)."""
         for k, v in values.items():
             self.raw[k].fill_(self.specs[k].to_raw(v))
 

@@ -11,12 +11,12 @@ def lotka_volterra_rk4(t, alpha: float, beta: float, gamma: float, delta: float,
 
     Classical fourth-order Runge–Kutta from t = 0: between consecutive requested times (sorted,
     >= 0) it takes ceil(gap / dt) equal steps, so every requested time is landed on exactly (no
-    interpolation) and no step exceeds ``dt``. The global error is O(dt⁴) (tests/test_solvers.py:
-    halving the step divides it by ~16); at the default dt = 1e-3 it is at round-off level for
-    the shipped problem. A step too large for the rates, where the scheme turns unstable and a
-    population leaves (0, inf), raises ValueError. The invariant
-    V = delta x - gamma ln x + beta y - alpha ln y is conserved by the exact flow, which the tests
-    also check. Returns {"x", "y"}: float64 arrays of shape (len(t),).
+    interpolation) and no step exceeds ``dt``. The global error is O(dt⁴)
+    (tests/unit/problem/test_solvers.py: halving the step divides it by ~16); at the default
+    dt = 1e-3 it is at round-off level for the shipped problem. A step too large for the rates,
+    where the scheme turns unstable and a population leaves (0, inf), raises ValueError. The
+    invariant V = delta x - gamma ln x + beta y - alpha ln y is conserved by the exact flow,
+    which the tests also check. Returns {"x", "y"}: float64 arrays of shape (len(t),).
     """
     rates = {"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta}
     if any(not (v > 0 and math.isfinite(v)) for v in rates.values()):

@@ -59,12 +59,13 @@ class Losses:
                  residual_at_observations: bool = False, compiled: bool = False):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
         problem.periodic_losses, 2n points, the first n on the face input = lo and the next n
-        the same points with input = hi (collocation.sample_periodic); `causal_epsilon` ε and
-        `causal_chunks` M: causal training (ε = 0: off); `residual_factors`: residual name ->
-        f_r multiplying its squared residual (scaling.residual_factors; default 1); `redraw`:
-        (every, draw) for `redraw_at` and `use_density`: draw(k, n) gives the k-th set of n
-        random residual points, draw(0, n) those at the head of `colloc_x` (the rest, the
-        observations' points, stay), a draw of more points extending that of fewer;
+        the same points with input = hi (pinn_cli.io.collocation.sample_periodic);
+        `causal_epsilon` ε and `causal_chunks` M: causal training (ε = 0: off);
+        `residual_factors`: residual name -> f_r multiplying its squared residual
+        (pinn_cli.problem.scaling.residual_factors; default 1); `redraw`: (every, draw) for
+        `redraw_at` and `use_density`: draw(k, n) gives the k-th set of n random residual
+        points, draw(0, n) those at the head of `colloc_x` (the rest, the observations' points,
+        stay), a draw of more points extending that of fewer;
         `residual_at_observations`: the last len(obs_x) rows of `colloc_x` are `obs_x`
         (collocation.include_observations), so the data term takes the fields' values from the
         residual's network pass instead of a pass of its own (a time window, a redraw and a

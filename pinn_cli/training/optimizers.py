@@ -7,11 +7,11 @@ from pinn_cli.training.lbfgs import make_lbfgs
 
 
 def phase_optimizers(phase, net, unknowns, lr_factor: float = 1.0):
-    """(optimisers, learning-rate schedulers) for `phase` (training.schedule.Phase)."""
+    """(optimisers, learning-rate schedulers) for `phase` (pinn_cli.training.schedule.Phase)."""
     lr = phase.lr * lr_factor
     if phase.optimizer == "lbfgs":
         # history 100: on Raissi's Burgers (4 draws) within 1 % to stay after 480-630
-        # iterations, against 580-710 and one > 800 with 50 (docs/benchmarks.md)
+        # iterations, against 580-710 and one > 800 with 50
         return [make_lbfgs(list(net.parameters()) + list(unknowns.parameters()), lr=lr,
                            max_iter=1, max_eval=25, history_size=100)], []
     optimizers = [torch.optim.Adam(net.parameters(), lr=lr)]

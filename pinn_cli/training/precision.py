@@ -23,8 +23,8 @@ def skip_dynamo_import() -> None:
     torch._dynamo on the first call to keep them out of torch.compile's tracing; pinn-fit
     compiles the loss terms at most (compile=true), never an optimiser, so each wrapped function
     is given itself as its cached disabled version. Adam's step imports torch._dynamo
-    regardless; on a torch that caches elsewhere this changes nothing (tests/test_train.py
-    checks that the import is spared)."""
+    regardless; on a torch that caches elsewhere this changes nothing
+    (tests/unit/training/test_train.py checks that the import is spared)."""
     for name in ("zero_grad", "add_param_group", "state_dict", "load_state_dict"):
         fn = getattr(getattr(torch.optim.Optimizer, name), "__wrapped__", None)
         if fn is not None:

@@ -97,12 +97,13 @@ class Joint(Schedule):
 class Lbfgs(Schedule):
     """L-BFGS (strong Wolfe) over network and unknowns from the first step, no Adam phase: the
     recipe of Raissi, Perdikaris & Karniadakis (2019, J. Comput. Phys. 378), fastest where the
-    observations cover the domain densely (burgers1d's default, measured in the README). Then
-    `finish_steps` more in float64 (phase `lbfgs_float64`): a float32 L-BFGS ends early once
-    its loss stops decreasing in float32, and the float64 phase goes on from there, with the
-    residual at `finish_density` × collocation.n_points random points (the first n_points
-    those of the float32 phase): the loss's optimum, and so the unknowns' bias, depends on
-    how densely the residual is sampled where the solution is steep (README, Performance)."""
+    observations cover the domain densely (burgers1d's default; measured in docs/remedies.md,
+    "L-BFGS finish"). Then `finish_steps` more in float64 (phase `lbfgs_float64`): a float32
+    L-BFGS ends early once its loss stops decreasing in float32, and the float64 phase goes on
+    from there, with the residual at `finish_density` × collocation.n_points random points (the
+    first n_points those of the float32 phase): the loss's optimum, and so the unknowns' bias,
+    depends on how densely the residual is sampled where the solution is steep
+    (docs/remedies.md, "L-BFGS finish")."""
 
     def __init__(self, steps, finish_steps=0, finish_density=1.0):
         if finish_steps < 0:

@@ -26,10 +26,11 @@ class Weighting:
         self.lambdas = {t: 1.0 for t in kinds}
 
     def bind(self, net, unknowns, losses) -> None:
-        """Hands the scheme the network, the unknowns (pinn_cli.training.losses.Unknowns) and the loss
-        terms (pinn_cli.training.losses.Losses), once, before setup(). Only schemes that need more than the
-        per-term gradients keep them. The Trainer is to call it (issue 7: pinn_cli/train.py
-        does not yet, so `ntk` stops in setup() with an error that says so)."""
+        """Hands the scheme the network, the unknowns (pinn_cli.problem.unknowns.Unknowns) and
+        the loss terms (pinn_cli.training.losses.Losses), once, before setup(). Only schemes that
+        need more than the per-term gradients keep them. The Trainer calls it
+        (pinn_cli.training.trainer.Trainer); `ntk` set up without it stops in setup() with an
+        error that says so."""
 
     def wants_gradients(self, step: int) -> bool:
         return self.update_every > 0 and step % self.update_every == 0
@@ -197,9 +198,10 @@ class _Group:
 
 
 def _groups(losses, params, engine) -> List[_Group]:
-    """The loss terms of `losses` (pinn_cli.training.losses.Losses) as per-point residual functions, with
-    the input derivatives from `engine`. L_i is the mean of r_i² over points and columns (data),
-    over points (residuals, conditions) or Σ over columns of the mean over points (periodic)."""
+    """The loss terms of `losses` (pinn_cli.training.losses.Losses) as per-point residual
+    functions, with the input derivatives from `engine`. L_i is the mean of r_i² over points and
+    columns (data), over points (residuals, conditions) or Σ over columns of the mean over points
+    (periodic)."""
     problem = losses.problem
 
     def named(net, x, needs):

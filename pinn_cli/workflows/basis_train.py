@@ -1,5 +1,5 @@
-"""`pinn-basis`: config → problem + ranges → basis.offline.train_basis → a run folder
-basis/DATE/TIME with basis.pt, history.csv (validation curve) and summary.json."""
+"""`pinn-basis`: config → problem + ranges → pinn_cli.basis.offline.train_basis → a run
+folder basis/DATE/TIME with basis.pt, history.csv (validation curve) and summary.json."""
 import csv
 import logging
 import shlex

@@ -3,7 +3,7 @@ per data file). The library is tested in test_basis.py.
 
 The shipped oscillator option declares no initial condition (its reference solver starts at
 x(0) = 1, x'(0) = 0) and a basis needs it, so every command here adds it by the override that
-the error message and the README give (CONDITIONS); one test uses a pde option of the user's own
+the error message and docs/basis.md give (CONDITIONS); one test uses a pde option of the user's own
 through hydra.searchpath instead."""
 import csv
 

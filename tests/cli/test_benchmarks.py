@@ -1,4 +1,4 @@
-"""The benchmarks' target arithmetic (issue 9's pass/fail lines), on made-up run records."""
+"""The benchmarks' target arithmetic (their pass/fail lines), on made-up run records."""
 import math
 import sys
 from pathlib import Path

@@ -84,10 +84,10 @@ def test_oscillator_queries_recover_c_and_k_by_variable_projection(oscillator):
 def test_variable_projection_agrees_with_the_gradient_path(oscillator):
     """Both minimise the same loss; projection solves the readout exactly, so its loss is never
     above the gradient path's, and its estimates are the truth's within 1 %. The gradient path
-    converges slowly (the basis functions are nearly collinear): its c was 0.15 % from the
-    projection's on its own, but 1.2-2.9 % when other test modules had run before in the same
-    process (cause not found; see the session-3 closing note), so its estimates are not
-    compared here."""
+    converges slowly (the basis functions are nearly collinear): its c is 0.15 % from the
+    projection's when this module runs alone, but 1.2-2.9 % after other test modules in the same
+    process (an order dependence not yet explained; torch's process-wide default dtype, which
+    earlier tests set, is the likely cause), so its estimates are not compared here."""
     problem, basis, colloc, cond = oscillator
     obs_x, obs_y = _oscillator_obs(0.4, 4.0)
     vp = fit_query(basis, problem, obs_x, obs_y, ["x"], colloc, cond, method="varpro")

@@ -134,7 +134,7 @@ def test_cli_typo_in_periodic_gives_one_message(tmp_path):
 
 def test_short_convection_fit_recovers_beta(tmp_path):
     """beta = 30 (the shipped data, Krishnapriyan et al.'s hard case) from guess 10, with the
-    data weighted 100 (the README's command) and about a third of the default steps. Measured on
+    data weighted 100 (the command in docs/pde.md) and about a third of the default steps. Measured on
     a shared 2-core CPU: beta error 0.027 %, 0.077 %, 0.016 % for seeds 0, 1, 2 (34-37 s wall;
     0.015 % with derivatives=autograd). Without the data weight seeds 1 and 2 stay near the
     guess (full schedule: beta 10.2 and 10.4), so the test does not run the unweighted default."""

@@ -59,7 +59,7 @@ def test_unknown_mode_is_refused():
 @pytest.mark.parametrize("pde", ["heat1d", "burgers1d", "burgers2d", "convection", "oscillator",
                                  "lotka_volterra", "reaction_diffusion", "navier_stokes2d"])
 def test_every_shipped_problem_is_well_scaled(pde):
-    """scaling=auto leaves them as they were measured in the README."""
+    """scaling=auto leaves them as they were measured (docs/benchmarks.md)."""
     register()
     with initialize_config_module("pinn_cli.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"pde={pde}"])
@@ -100,7 +100,7 @@ def test_tiny_and_huge_coefficients_are_recovered_as_well_as_order_one(tmp_path)
     s = {case: _fit(tmp_path, case, *(["scaling=on"] if case == "one" else []))[0]
          for case in CASES}
     errors = {case: s[case]["unknowns"]["k"]["rel_error"] for case in CASES}
-    # measured (float64, seed 0; session 10): small 0.075 %, one 0.20 %, big 0.092 %. With 300
+    # measured (float64, seed 0): small 0.075 %, one 0.20 %, big 0.092 %. With 300
     # L-BFGS steps the runs had not converged: 0.55-3 %, moved by any change of rounding.
     assert all(e < 0.01 for e in errors.values()), errors
     assert s["one"]["residual_scaling"]["heat"] == pytest.approx(0.25, rel=0.05)

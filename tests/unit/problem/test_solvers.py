@@ -316,7 +316,7 @@ def test_taylor_green_vortex_is_exact_with_the_signs_of_the_code():
     mx = d(u, t_) + l1_ * (u * d(u, x_) + v * d(u, y_)) + d(p, x_) - nu_ * (d(u, x_, 2) + d(u, y_, 2))
     my = d(v, t_) + l1_ * (u * d(v, x_) + v * d(v, y_)) + d(p, y_) - nu_ * (d(v, x_, 2) + d(v, y_, 2))
     assert [sp.simplify(e) for e in (mx, my, d(u, x_) + d(v, y_))] == [0, 0, 0]
-    # u.grad(vorticity) = 0: lambda1 is seen only through the pressure (README).
+    # u.grad(vorticity) = 0: lambda1 is seen only through the pressure (docs/pde.md).
     w = d(v, x_) - d(u, y_)
     assert sp.simplify(u * d(w, x_) + v * d(w, y_)) == 0
     assert sp.simplify(mx - 2 * d(p, x_)) != 0  # with -p it fails: the pressure's sign matters

@@ -51,7 +51,7 @@ def test_off_by_default_the_residual_loss_is_the_plain_mean(one_thread, float64)
     assert losses.causal_epsilon == 0.0 and losses.causal_chunks == 16
     terms = losses(net, params)
     # the Taylor engine against nested autograd: equal to rounding (one ulp apart with torch
-    # 2.13 in session 11; exact equality had held by chance)
+    # 2.13; exact equality is not guaranteed)
     torch.testing.assert_close(terms["heat"], _heat_residual(net, x).square().mean(), rtol=1e-14,
                                atol=0)
     assert torch.equal(losses.causal_weights, torch.ones(16, dtype=torch.float64))

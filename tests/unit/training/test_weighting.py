@@ -70,7 +70,7 @@ def test_annealing_rejects_bad_alpha():
         Annealing(alpha=1.5, update_every=10)
 
 
-# --- grad_norm and ntk (issue 7) ---------------------------------------------------------------
+# --- grad_norm and ntk --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("cls,kwargs,match", [
