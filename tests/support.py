@@ -108,7 +108,7 @@ def wait_for_step(run, step, proc, timeout=120):
         ckpt = run / "checkpoint.pt"
         if ckpt.exists():
             try:
-                if torch.load(ckpt, weights_only=False)["step"] >= step:
+                if torch.load(ckpt, weights_only=True)["step"] >= step:
                     return
             except Exception:  # replaced while reading: try again
                 pass

@@ -1,6 +1,8 @@
 """One run: config → data + problem + network → trainer → run folder."""
+import dataclasses
 import json
 import logging
+import pickle
 import platform
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ from pinn_cli.errors import DivergedError, PinnFitError
 from pinn_cli.io.record import RunRecorder, plot_run, read_csv
 from pinn_cli.targets import call
 from pinn_cli.training.console import Reporter
+from pinn_cli.training.row import Row
 from pinn_cli.training.trainer import Hooks, Trainer
 from pinn_cli.workflows.build import build, setup_torch
 from pinn_cli.workflows.report import objective, unknowns_report, verdicts
@@ -47,11 +50,50 @@ def _previous(cfg, run_dir):
     ckpt = run_dir / "checkpoint.pt"
     if not ckpt.exists():
         return previous, None
-    try:
-        return previous, torch.load(ckpt, map_location="cpu", weights_only=False)
+    try:  # tensors and plain containers only: a checkpoint from elsewhere cannot run code
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise PinnFitError(f"{ckpt} holds objects other than tensors and plain containers, which "
+                           "pinn-fit never writes and will not load (loading them could run "
+                           "code); this run cannot be resumed, start a new one") from None
     except Exception as err:
         raise PinnFitError(f"{ckpt} cannot be read ({type(err).__name__}: {err}); this run cannot "
                            "be resumed, start a new one") from None
+    _check_checkpoint(state, cfg, ckpt)
+    return previous, state
+
+
+def _plain_config(cfg) -> dict:
+    """The config as a checkpoint keeps it: plain containers, enums as their names."""
+    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+
+
+def _check_checkpoint(state, cfg, ckpt) -> None:
+    """A resume continues what the checkpoint holds: the keys a run writes, and the config it
+    ran with (the folder's overrides, as `resume` replays them), else one message naming what
+    differs."""
+    missing = sorted({"step", "phase_index", "net", "unknowns", "config", "csv_offsets",
+                      "last_row"} - set(state) if isinstance(state, dict) else ["all"])
+    if missing:
+        raise PinnFitError(f"{ckpt} lacks {missing}: it is not a checkpoint pinn-fit wrote for "
+                           "this run; start a new run")
+    now, then = _flat(_plain_config(cfg)), _flat(state["config"])
+    differ = sorted(k for k in set(now) | set(then)
+                    if k != "resume" and now.get(k, "<absent>") != then.get(k, "<absent>"))
+    if differ:
+        shown = "; ".join(f"{k}: {then.get(k, '<absent>')!r} in the checkpoint, "
+                          f"{now.get(k, '<absent>')!r} now" for k in differ[:5])
+        raise PinnFitError(f"{ckpt} was written with another config ({shown}"
+                           f"{'; ...' if len(differ) > 5 else ''}): the folder's .hydra files "
+                           "were changed since, or the checkpoint comes from another run. Nothing "
+                           "was changed; restore the folder, or start a new run")
+
+
+def _flat(node, prefix="") -> dict:
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items()
+                for k, v in _flat(value, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: node}
 
 
 class _Run:
@@ -92,8 +134,10 @@ class _Run:
         return report
 
     def checkpoint(self, state):
-        state |= {"csv_offsets": self.recorder.offsets(), "last_row": self.trainer.last_row,
-                  "config": OmegaConf.to_container(self.cfg, resolve=True)}
+        row = self.trainer.last_row
+        state |= {"csv_offsets": self.recorder.offsets(),
+                  "last_row": dataclasses.asdict(row) if row else None,
+                  "config": _plain_config(self.cfg)}
         self.recorder.checkpoint(state)
 
     def on_row(self, row):
@@ -167,7 +211,7 @@ def fit(cfg: DictConfig):
         retry_lr_factor=cfg.retry_lr_factor)
     if state:
         trainer.load_state_dict(state)
-        trainer.last_row = state["last_row"]
+        trainer.last_row = Row(**state["last_row"]) if state["last_row"] else None
         log.info("resuming %s from step %d (phase %s)", run_dir, state["step"],
                  phases[min(state["phase_index"], len(phases) - 1)].name)
     run.summary("running")

@@ -43,7 +43,7 @@ def test_sigint_checkpoints_then_resume_equals_uninterrupted_run(tmp_path, unint
     assert "Traceback" not in out
     s = summary(tmp_path / "cut")
     assert s["status"] == "interrupted"
-    stopped = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["step"]
+    stopped = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["step"]
     assert stopped >= 450  # the checkpoint holds the step it stopped at
     assert run_cli(["resume=cut"], tmp_path).returncode == 0
     same_run(uninterrupted, tmp_path / "cut")
