@@ -1,49 +1,19 @@
 """The loss terms of a run: mean squared data misfit, residuals and conditions at their points,
 and one term per periodic input: the mean squared mismatch between its two faces.
 
-Causal training (Wang, Sankaran & Perdikaris 2024, "Respecting causality for training
-physics-informed neural networks", CMAME 421): with `causal_epsilon` ε > 0 the residual points
-are split by their time t into M = `causal_chunks` equal windows [t0, t1), ..., [t_{M-1}, t_M]
-of the domain, and each residual term i becomes
-
-    L_i = Σ_m (n_m / n) w_m L_i,m,   w_m = exp(−ε Σ_{k<m} Σ_j L_j,k)   (w_0 = 1),
-
-L_i,m the mean of r_i² over the n_m points of window m and the sum over j over every residual
-term; the w_m are computed from detached losses (no gradient flows through them). With equal
-windows (n_m = n/M) this is the paper's (1/M) Σ_m w_m L_i,m; with ε = 0 it is the plain mean.
+Causal training (training.causal) weights the residual points by time window; `point_residuals`
+gives every term as per-point residuals r_i(x_n), L_i their mean square (the NTK weighting
+uses them).
 """
 import math
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import torch
 
 from pinn_cli.model.derivatives import evaluate_fields
+from pinn_cli.training.causal import causal_chunks, causal_weighted
 from pinn_cli.errors import PinnFitError
 from pinn_cli.problem.problem import Problem
-
-
-def causal_chunks(t: torch.Tensor, t_range: Tuple[float, float], chunks: int
-                  ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Each point's time window (n,) of `chunks` equal windows of t_range (the last one closed),
-    and the number of points in each window (chunks,)."""
-    lo, hi = t_range
-    m = torch.floor((t - lo) / (hi - lo) * chunks).long().clamp_(0, chunks - 1)
-    counts = torch.bincount(m, minlength=chunks).to(t.dtype)
-    return m, counts
-
-
-def causal_weighted(squares: Dict[str, torch.Tensor], chunk: torch.Tensor, counts: torch.Tensor,
-                    epsilon: float) -> Tuple[Dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    """The causally weighted residual losses (see the module's docstring) from each term's
-    squared residuals r_i² (n,) at points in windows `chunk` (n,): ({term: L_i}, the weights
-    w (M,), detached, and the window losses Σ_j L_j,m (M,), detached)."""
-    per = {k: torch.zeros_like(counts).index_add(0, chunk, r2) / counts.clamp(min=1)
-           for k, r2 in squares.items()}
-    window = sum(per.values()).detach()
-    earlier = torch.cat([window.new_zeros(1), torch.cumsum(window, 0)[:-1]])
-    w = torch.exp(-epsilon * earlier)
-    share = w * counts / counts.sum()
-    return {k: (share * v).sum() for k, v in per.items()}, w, window
 
 
 class Losses:
@@ -277,6 +247,52 @@ class Losses:
         n = len(x) // 2
         vals = evaluate_fields(net, x, p.needs, self.problem.outputs, engine=self.engine)
         return sum(_mean_square(v[:n] - v[n:]) for v in vals.values())
+
+    def point_residuals(self, params, engine=None) -> List["PointGroup"]:
+        """Every loss term as per-point residuals r_i(x_n) (residuals in the data's units, as
+        the terms), with the input derivatives from `engine` (default: the run's): L_i is the
+        mean of r_i² over points and columns (data), over points (residuals, conditions), or
+        the sum over columns of the mean over points (periodic); causal weights aside."""
+        problem, engine = self.problem, engine or self.engine
+
+        def named(net, x, needs):
+            vals = evaluate_fields(net, x, needs, problem.outputs, engine=engine)
+            return ({problem.derivative_name(d): v for d, v in vals.items()}
+                    | {name: x[:, i] for i, name in enumerate(problem.inputs)})
+
+        cols, eqs = self.obs_cols, problem.residuals
+        roots = torch.tensor([self.residual_roots.get(e.name, 1.0) for e in eqs],
+                             dtype=self.colloc_x.dtype, device=self.colloc_x.device)
+        groups = [PointGroup([self.obs_x, self.obs_y], lambda net, x, y: net(x)[:, cols] - y,
+                             ["data"] * len(cols)),
+                  PointGroup([self.colloc_x], lambda net, x: roots * torch.stack(list(
+                      problem.evaluate(eqs, named(net, x, self.residual_needs), params).values()),
+                      1), [e.name for e in eqs])]
+        for eq, x, needs in self.conditions:
+            groups.append(PointGroup([x], lambda net, x, eq=eq, needs=needs: problem.evaluate(
+                [eq], named(net, x, needs), params)[eq.name][:, None], [eq.name]))
+        for p, x in self.periodic:
+            n = len(x) // 2
+
+            def mismatch(net, pair, p=p):  # pair (B, 2, n_in): the point on x = lo, then on hi
+                b = len(pair)
+                vals = evaluate_fields(net, torch.cat([pair[:, 0], pair[:, 1]]), p.needs,
+                                       problem.outputs, engine=engine)
+                return torch.stack([v[:b] - v[b:] for v in vals.values()], 1)
+
+            groups.append(PointGroup([torch.stack([x[:n], x[n:]], 1)], mismatch,
+                                     [p.name] * len(p.needs)))
+        return groups
+
+
+class PointGroup:
+    """Points of one or more loss terms and their residual function: `fn(net, *arrays)` maps
+    a batch (the arrays' first axis: B points) to the residuals (B, k); column c belongs to the
+    term `columns[c]`."""
+
+    def __init__(self, arrays, fn, columns):
+        self.arrays, self.fn, self.columns = arrays, fn, columns
+
 
 
 def _compile(terms):

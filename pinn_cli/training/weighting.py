@@ -6,12 +6,11 @@ and may change the λ_i. A scheme that needs more than these gradients (NTK: per
 gradients) gets the network, the unknowns and the loss terms through `bind`.
 """
 import math
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import torch
 from torch import nn
 
-from pinn_cli.model.derivatives import evaluate_fields
 from pinn_cli.errors import PinnFitError
 
 
@@ -188,54 +187,6 @@ class NTK(Weighting):
 
 
 # --- per-point residuals and NTK traces ------------------------------------------------------
-class _Group:
-    """Points of one or more loss terms and their residual function: `fn(net, *arrays)` maps
-    a batch (the arrays' first axis: B points) to the residuals (B, k); column c belongs to the
-    term `columns[c]`."""
-
-    def __init__(self, arrays, fn, columns):
-        self.arrays, self.fn, self.columns = arrays, fn, columns
-
-
-def _groups(losses, params, engine) -> List[_Group]:
-    """The loss terms of `losses` (pinn_cli.training.losses.Losses) as per-point residual
-    functions, with the input derivatives from `engine`. L_i is the mean of r_i² over points and
-    columns (data), over points (residuals, conditions) or Σ over columns of the mean over points
-    (periodic)."""
-    problem = losses.problem
-
-    def named(net, x, needs):
-        vals = evaluate_fields(net, x, needs, problem.outputs, engine=engine)
-        return ({problem.derivative_name(d): v for d, v in vals.items()}
-                | {name: x[:, i] for i, name in enumerate(problem.inputs)})
-
-    cols = losses.obs_cols
-    groups = [_Group([losses.obs_x, losses.obs_y],
-                     lambda net, x, y: net(x)[:, cols] - y, ["data"] * len(cols))]
-    eqs = problem.residuals
-    groups.append(_Group(
-        [losses.colloc_x],
-        lambda net, x: torch.stack(list(problem.evaluate(
-            eqs, named(net, x, losses.residual_needs), params).values()), 1),
-        [e.name for e in eqs]))
-    for eq, x, needs in losses.conditions:
-        groups.append(_Group(
-            [x], lambda net, x, eq=eq, needs=needs:
-            problem.evaluate([eq], named(net, x, needs), params)[eq.name][:, None], [eq.name]))
-    for p, x in losses.periodic:
-        n = len(x) // 2
-
-        def mismatch(net, pair, p=p):  # pair (B, 2, n_in): the point on x = lo, then on hi
-            b = len(pair)
-            vals = evaluate_fields(net, torch.cat([pair[:, 0], pair[:, 1]]), p.needs,
-                                   problem.outputs, engine=engine)
-            return torch.stack([v[:b] - v[b:] for v in vals.values()], 1)
-
-        groups.append(_Group([torch.stack([x[:n], x[n:]], 1)], mismatch,
-                             [p.name] * len(p.needs)))
-    return groups
-
-
 class _Probe(nn.Module):
     """net inside a module whose forward is a group's residual function, for functional_call."""
 
@@ -258,7 +209,7 @@ def ntk_traces(net, losses, params, max_points: Optional[int] = None,
     needs = list(losses.residual_needs) + [d for _, _, nd in losses.conditions for d in nd] + \
         [d for p, _ in losses.periodic for d in p.needs]
     vectorised = hasattr(net, "taylor") and all(len(idx) <= 2 for _, idx in needs)
-    groups = _groups(losses, params, "taylor" if vectorised else losses.engine)
+    groups = losses.point_residuals(params, "taylor" if vectorised else losses.engine)
     weights = {n: p.detach() for n, p in net.named_parameters() if p.requires_grad}
     traces = {t: 0.0 for t in losses.kinds}
     for g in groups:

@@ -1,5 +1,5 @@
 """device=cuda: the same run on a GPU as on the CPU. Skipped where torch sees no CUDA device (CI);
-run on a GPU machine with `pytest tests/test_device.py -n 0`."""
+run on a GPU machine with `pytest tests/cli/test_device.py -n 0`."""
 import pytest
 import torch
 from hydra import compose, initialize_config_module

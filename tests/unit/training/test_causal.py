@@ -10,7 +10,8 @@ from omegaconf.errors import ValidationError
 
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
-from pinn_cli.training.losses import Losses, causal_chunks, causal_weighted
+from pinn_cli.training.causal import causal_chunks, causal_weighted
+from pinn_cli.training.losses import Losses
 from pinn_cli.model.nets import MLP
 from pinn_cli.problem.problem import Problem
 

@@ -223,3 +223,18 @@ def test_ntk_in_a_short_training_run(small):
     for r in rows:
         assert all(v > 1 for v in r.lambdas.values())  # Σ_j tr K_jj / tr K_ii > 1, 4 terms
     assert rows[-1].lambdas == w.lambdas
+
+
+def test_ntk_traces_see_the_residuals_in_the_datas_units(small):
+    """With residual scaling (Losses' residual_factors f_i, L_i = f_i mean r_i²) the NTK trace of
+    term i is that of √f_i r_i: f_i times the unscaled one; the other terms are unchanged."""
+    net, _, losses, params, pts = small
+    name = losses.problem.residuals[0].name
+    scaled = Losses(losses.problem, *pts["obs"], ["u"], pts["colloc"], [pts["cond"]],
+                    periodic_x=[pts["per"]], residual_factors={name: 4.0})
+    plain, got = ntk_traces(net, losses, params), ntk_traces(net, scaled, params)
+    assert got[name] == pytest.approx(4.0 * plain[name], rel=1e-12)
+    assert {k: v for k, v in got.items() if k != name} == \
+        pytest.approx({k: v for k, v in plain.items() if k != name}, rel=1e-12)
+    assert float(scaled(net, params)[name].detach()) == pytest.approx(
+        4.0 * float(losses(net, params)[name].detach()), rel=1e-12)
