@@ -7,12 +7,14 @@ from pinn_cli.errors import PinnFitError
 
 
 def sample_box(domain: Dict[str, Tuple[float, float]], n: int, sampler: str, seed: int,
-               at: Dict[str, float] | None = None) -> torch.Tensor:
+               at: Dict[str, float] | None = None, dtype: torch.dtype | None = None
+               ) -> torch.Tensor:
     """n points in the box `domain` (inputs in order), on the face where the inputs in `at` are
-    fixed; Sobol (scrambled) or uniform random."""
+    fixed; Sobol (scrambled) or uniform random; in `dtype` (default: torch's default dtype)."""
+    dtype = dtype or torch.get_default_dtype()
     at = at or {}
     if n == 0:  # no points (SobolEngine cannot draw none)
-        return torch.empty(0, len(domain))
+        return torch.empty(0, len(domain), dtype=dtype)
     free = [k for k in domain if k not in at]
     if sampler == "sobol":
         u = torch.quasirandom.SobolEngine(max(len(free), 1), scramble=True, seed=seed).draw(n)
@@ -20,11 +22,11 @@ def sample_box(domain: Dict[str, Tuple[float, float]], n: int, sampler: str, see
         u = torch.rand(n, max(len(free), 1), generator=torch.Generator().manual_seed(seed))
     else:
         raise PinnFitError(f"collocation.sampler={sampler!r}: choose sobol or uniform")
-    u = u.to(torch.get_default_dtype())
+    u = u.to(dtype)
     cols = []
     for name, (lo, hi) in domain.items():
         if name in at:
-            cols.append(torch.full((n,), at[name]))
+            cols.append(torch.full((n,), at[name], dtype=dtype))
         else:
             cols.append(lo + (hi - lo) * u[:, free.index(name)])
     return torch.stack(cols, dim=1)

@@ -28,7 +28,7 @@ import torch
 from omegaconf import OmegaConf
 
 from pinn_cli.errors import PinnFitError
-from pinn_cli.problem.expressions import compile_torch, default_symbol, parse
+from pinn_cli.problem.expressions import as_tensor_like, compile_torch, default_symbol, parse
 from pinn_cli.problem.hard import exact_conditions, parse_hard
 from pinn_cli.problem.unknowns import Unknown
 from pinn_cli.targets import imported
@@ -234,8 +234,7 @@ class Problem:
         out = {}
         for eq in equations:
             r = eq.fn(values, params)
-            if not torch.is_tensor(r) or r.shape != next(iter(values.values())).shape:
-                r = torch.as_tensor(r) + torch.zeros_like(next(iter(values.values())))
+            r = as_tensor_like(r, next(iter(values.values())))
             out[eq.name] = r
         return out
 

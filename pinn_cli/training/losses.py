@@ -33,8 +33,8 @@ class Losses:
         `causal_epsilon` ε and `causal_chunks` M: causal training (ε = 0: off);
         `residual_factors`: residual name -> f_r multiplying its squared residual
         (pinn_cli.problem.scaling.residual_factors; default 1); `redraw`: (every, draw) for
-        `redraw_at` and `use_density`: draw(k, n) gives the k-th set of n random residual
-        points, draw(0, n) those at the head of `colloc_x` (the rest, the observations' points,
+        `redraw_at` and `use_density`: draw(k, n, dtype) gives the k-th set of n random
+        residual points in `dtype`, draw(0, n) those at the head of `colloc_x` (the rest, the observations' points,
         stay), a draw of more points extending that of fewer;
         `residual_at_observations`: the last len(obs_x) rows of `colloc_x` are `obs_x`
         (collocation.include_observations), so the data term takes the fields' values from the
@@ -156,7 +156,7 @@ class Losses:
         k = step // self.redraw_every if self.redraw_every else 0
         if k == self.drawn:
             return
-        self._set_random(self.draw(k, self.n_random))
+        self._set_random(self.draw(k, self.n_random, self.colloc_x.dtype))
         self.drawn = k
 
     def use_density(self, density: float) -> None:
@@ -170,7 +170,7 @@ class Losses:
         if self.draw is None:
             raise ValueError("Losses(redraw=(every, draw)) is needed for another point density")
         head = self.all_points[2][:self.n_random]
-        self._set_random(torch.cat([head, self.draw(self.drawn, n)[len(head):].to(head.dtype)])
+        self._set_random(torch.cat([head, self.draw(self.drawn, n, head.dtype)[len(head):]])
                          if n > len(head) else head[:n])
 
     def _set_random(self, new) -> None:

@@ -1,5 +1,9 @@
-"""Precision and torch set-up of a run: the `precision` setting (float32 | float64) and the
-optimiser import that an L-BFGS run can skip."""
+"""Precision and torch set-up of a run: the `precision` setting (float32 | float64) as a dtype
+passed to what a run builds, and the optimiser import that an L-BFGS run can skip. torch's
+process-wide default dtype is never left changed: `building_in` sets it only while the parts of
+a run are made (layers, buffers and points are created in it) and restores it after."""
+from contextlib import contextmanager
+
 import torch
 
 from pinn_cli.errors import PinnFitError
@@ -7,13 +11,29 @@ from pinn_cli.errors import PinnFitError
 DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the `precision` settings
 
 
-def use_precision(precision: str, threads: int | None = None) -> None:
-    """torch's default dtype for `precision` (float32 | float64) and, if given, its threads."""
+def dtype_of(precision: str) -> torch.dtype:
+    """The dtype of a `precision` setting (float32 | float64)."""
     if precision not in DTYPES:
         raise PinnFitError(f"precision={precision!r}: choose float32 or float64")
+    return DTYPES[precision]
+
+
+def use_threads(threads: int | None) -> None:
+    """torch's intra-op threads, if given (None keeps torch's default)."""
     if threads:
         torch.set_num_threads(int(threads))
-    torch.set_default_dtype(DTYPES[precision])
+
+
+@contextmanager
+def building_in(dtype: torch.dtype):
+    """torch's default dtype is `dtype` inside the block (what nn.Linear, buffers and drawn
+    points are made in), and what it was before after it."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
 
 
 def skip_dynamo_import() -> None:

@@ -12,7 +12,7 @@ import torch
 from pinn_cli.errors import DivergedError
 from pinn_cli.training.losses import weighted_total
 from pinn_cli.training.optimizers import phase_optimizers, scaled_lrs
-from pinn_cli.training.precision import use_precision
+from pinn_cli.training.precision import dtype_of
 from pinn_cli.training.row import Row, floats, per_parameter, term_gradients
 from pinn_cli.training.schedule import Phase
 
@@ -155,12 +155,11 @@ class Trainer:
         return next((p.precision for p in reversed(self.phases[:index + 1]) if p.precision), None)
 
     def _set_precision(self, precision: str | None) -> None:
-        """Network, unknowns, points and torch's default dtype in `precision` (None: as they
-        are): a float64 finish continues a float32 run with its values, each exact in float64."""
+        """Network, unknowns and points in `precision` (None: as they are): a float64 finish
+        continues a float32 run with its values, each exact in float64."""
         if precision is None:
             return
-        use_precision(precision)  # what the losses and diagnostics create from here on
-        dtype = torch.get_default_dtype()
+        dtype = dtype_of(precision)
         self.net.to(dtype)
         self.unknowns.to(dtype)
         self.losses.to(dtype)

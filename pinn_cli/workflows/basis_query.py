@@ -27,7 +27,7 @@ from pinn_cli.io.record import RunRecorder
 from pinn_cli.problem.problem import Problem
 from pinn_cli.targets import call
 from pinn_cli.training.lbfgs import make_lbfgs
-from pinn_cli.training.precision import use_precision
+from pinn_cli.training.precision import building_in, dtype_of, use_threads
 from pinn_cli.training.row import Row
 from pinn_cli.workflows.basis_common import (conditions_of, problem_with_conditions, run_info,
                                              write_json)
@@ -190,8 +190,14 @@ def query(cfg: DictConfig):
     if (run_dir / "summary.json").exists():
         raise PinnFitError(f"{run_dir} already holds a run; pinn-query never overwrites one: "
                            "start a new run (another hydra.run.dir)")
-    use_precision(cfg.precision, cfg.threads)
+    use_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    with building_in(dtype_of(cfg.precision)):
+        return _answer_queries(cfg, run_dir)
+
+
+def _answer_queries(cfg: DictConfig, run_dir: Path):
+    """The queries of `query`, one row of queries.csv each, then summary.json."""
     start = time.perf_counter()
     problem, basis, warnings = _load(cfg)
     colloc, cond = draw_points(problem, cfg.collocation, cfg.seed, trains_network=False)

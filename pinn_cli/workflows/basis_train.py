@@ -15,7 +15,7 @@ from pinn_cli.diagnostics.classical import finite
 from pinn_cli.errors import PinnFitError
 from pinn_cli.problem.problem import Problem
 from pinn_cli.targets import call
-from pinn_cli.training.precision import use_precision
+from pinn_cli.training.precision import building_in, dtype_of, use_threads
 from pinn_cli.workflows.basis_common import conditions_of, no_conditions, run_info, write_json
 
 log = logging.getLogger("pinn-basis")
@@ -47,21 +47,33 @@ def train_offline(cfg: DictConfig) -> Path:
     if (run_dir / "basis.pt").exists() or (run_dir / "summary.json").exists():
         raise PinnFitError(f"{run_dir} already holds a run; pinn-basis never overwrites one: "
                            "start a new run (another hydra.run.dir)")
-    b = cfg.basis
-    use_precision(b.precision, cfg.threads)
-    problem = call(cfg.pde)
-    names = [u.name for u in problem.unknowns]
+    use_threads(cfg.threads)
+    with building_in(dtype_of(cfg.basis.precision)):
+        problem = call(cfg.pde)
+        ranges = _ranges(cfg.basis, problem)
+        basis, summary = _train(cfg.basis, problem, ranges, run_dir)
+    return _write(cfg.basis, problem, basis, summary, run_dir)
+
+
+def _ranges(b, problem: Problem) -> dict:
+    """basis.ranges checked against the problem (which must declare its conditions)."""
     if b.ranges is None:
         raise PinnFitError(f"basis.ranges is not set: give the offline range of each unknown "
-                           f"{names} of {problem.name}, e.g. {_example_ranges(problem)} (add "
-                           "sampling: log for a range over orders of magnitude); queries are "
-                           "accurate inside it")
+                           f"{[u.name for u in problem.unknowns]} of {problem.name}, e.g. "
+                           f"{_example_ranges(problem)} (add sampling: log for a range over "
+                           "orders of magnitude); queries are accurate inside it")
     ranges = ranges_for(problem, OmegaConf.to_container(b.ranges, resolve=True))
     if not problem.conditions:
         raise no_conditions(problem, "pinn-basis")
     if problem.reference is None and b.validation.n_queries:
         log.warning("pde.reference is not set: no held-out validation queries, the last state is "
                     "kept (basis.validation needs the problem's reference solver)")
+    return ranges
+
+
+def _train(b, problem: Problem, ranges: dict, run_dir: Path):
+    """basis.offline.train_basis with the `basis` settings `b`; summary.json says running, then
+    why it stopped if it did: (basis, the summary so far)."""
     v = b.validation
     log.info("%s: basis of %d functions per field, %d readouts over %s; %d Adam + %d L-BFGS "
              "steps, %s", problem.name, b.n_basis, b.n_readouts,
@@ -84,6 +96,11 @@ def train_offline(cfg: DictConfig) -> Path:
         write_json(run_dir / "summary.json", summary | {"status": status,
                                                          "error": f"{type(err).__name__}: {err}"})
         raise
+    return basis, summary
+
+
+def _write(b, problem: Problem, basis, summary: dict, run_dir: Path) -> Path:
+    """basis.pt, history.csv and the completed summary.json, with the pinn-query command."""
     basis.history["conditions"] = conditions_of(problem)  # compared with each query's problem
     basis.save(run_dir / "basis.pt")
     h = basis.history
@@ -100,9 +117,10 @@ def train_offline(cfg: DictConfig) -> Path:
         "best_step": h["best_step"], "early_stopped": h["early_stopped"],
         # the mean over the held-out queries of each one's largest relative error
         "validation_error": finite(h["validation_error"]),
-        "n_validation_queries": v.n_queries if problem.reference is not None else 0,
+        "n_validation_queries": b.validation.n_queries if problem.reference is not None else 0,
         "n_basis": b.n_basis, "n_readouts": b.n_readouts, "margin": b.margin,
-        "precision": b.precision, "basis": "basis.pt", "history": "history.csv", "query_with": query_with})
+        "precision": b.precision, "basis": "basis.pt", "history": "history.csv",
+        "query_with": query_with})
     log.info("basis trained in %.1f s (%d steps, kept step %d, validation error %.3g): %s",
              h["seconds"], h["steps"], h["best_step"], h["validation_error"], run_dir)
     log.info("answer queries with: %s", query_with)

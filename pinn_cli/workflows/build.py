@@ -15,7 +15,7 @@ from pinn_cli.problem.scaling import WELL_SCALED, choose, residual_factors
 from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.targets import call
 from pinn_cli.training.losses import Losses
-from pinn_cli.training.precision import skip_dynamo_import, use_precision
+from pinn_cli.training.precision import building_in, dtype_of, skip_dynamo_import, use_threads
 
 log = logging.getLogger("pinn-fit")
 
@@ -25,7 +25,8 @@ def setup_torch(cfg):
         raise PinnFitError(f"device={cfg.device!r}: choose cpu, cuda or cuda:N")
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise PinnFitError(f"device={cfg.device} but torch sees no CUDA device; use device=cpu")
-    use_precision(cfg.precision, cfg.threads)
+    dtype_of(cfg.precision)  # refused here, before anything is built
+    use_threads(cfg.threads)
     skip_dynamo_import()
     torch.manual_seed(cfg.seed)
     return torch.device(cfg.device)
@@ -39,7 +40,12 @@ def _gpu_memory(device):
 
 
 def build(cfg: DictConfig, device):
-    """The run's parts, from the composed config."""
+    """The run's parts, from the composed config, in its `precision`."""
+    with building_in(dtype_of(cfg.precision)):
+        return _build(cfg, device)
+
+
+def _build(cfg: DictConfig, device):
     problem = call(cfg.pde)
     obs = call(cfg.data, inputs=problem.inputs, outputs=problem.outputs,
                unknowns=[u.name for u in problem.unknowns], domain=problem.domain)
@@ -73,7 +79,8 @@ def build(cfg: DictConfig, device):
                                          col.sampler, cfg.seed + 1 + len(cond_x) + i))
                   for i, p in enumerate(problem.periodic_losses)]
     # draw 0 is the points above (n of them: a superset); draw k > 0 another Sobol (or uniform) set
-    draw = lambda k, n: tensor(sample_box(problem.domain, n, col.sampler, cfg.seed + 7919 * k))
+    draw = lambda k, n, dtype: torch.as_tensor(
+        sample_box(problem.domain, n, col.sampler, cfg.seed + 7919 * k, dtype=dtype), device=device)
     causal = cfg.get("causal") or {}
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(colloc), cond_x,
                     engine=cfg.derivatives.value, periodic_x=periodic_x,

@@ -86,3 +86,16 @@ def test_bad_collocation_settings_name_the_key(tmp_path, monkeypatch, overrides,
     problem = build(_cfg(), setup_torch(cfg))[0]
     with pytest.raises(PinnFitError, match=message):
         draw_points(problem, cfg.collocation, cfg.seed, trains_network=trains)
+
+
+def test_building_a_run_leaves_torchs_default_dtype_as_it_was(tmp_path, monkeypatch):
+    """precision=float64 builds the network, the points and the unknowns in float64, and torch's
+    process-wide default dtype is what it was before."""
+    monkeypatch.chdir(tmp_path)
+    before = torch.get_default_dtype()
+    cfg = _cfg("precision=float64")
+    problem, obs, net, losses, unknowns = build(cfg, setup_torch(cfg))
+    assert torch.get_default_dtype() == before
+    assert {p.dtype for p in net.parameters()} == {torch.float64}
+    assert losses.colloc_x.dtype == losses.obs_x.dtype == torch.float64
+    assert {p.dtype for p in unknowns.parameters()} == {torch.float64}

@@ -212,9 +212,9 @@ def test_stages_hold_and_restrict_and_resume_restores_them(schedule, stop_at, fl
     assert [a[3] for a in after] == pytest.approx([f[3] for f in full[stop_at:]], rel=1e-12)
 
 
-def _draw(k, n=100):
+def _draw(k, n=100, dtype=torch.float64):
     """The k-th set of n residual points (k = 0, n = 100: _trainer's own)."""
-    return _box(n, 1 if k == 0 else 100 + k)
+    return _box(n, 1 if k == 0 else 100 + k).to(dtype)
 
 
 def test_resampled_points_follow_the_step_and_survive_resume(float64, one_thread):
@@ -274,7 +274,7 @@ def test_float64_finish_converts_everything_and_resumes_exactly(stop_at, float64
     assert [len(x) for x in points] == [100] * 4 + [300] * 4
     assert torch.equal(points[-1][:100], points[0].double())  # float32's points, exactly
     assert torch.equal(points[-1][100:], _draw(0, 300)[100:])
-    assert torch.get_default_dtype() == torch.float64
+    assert torch.get_default_dtype() == torch.float32  # torch's default is left as it was
     assert all(x.dtype == torch.float64 for x in (trainer.losses.obs_x, trainer.losses.obs_y,
                                                   *(c[1] for c in trainer.losses.conditions),
                                                   *(p[1] for p in trainer.losses.periodic)))
