@@ -62,18 +62,7 @@ def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,
     without improvement.
     The problem needs conditions (initial/boundary): without them every readout collapses to
     u = 0, which solves a homogeneous residual for every θ."""
-    _supported(problem)
-    if not problem.conditions:
-        raise PinnFitError(f"problem {problem.name} declares no conditions: a basis trained on "
-                           "the residual alone collapses to u = 0; declare the initial/boundary "
-                           "conditions that the queries' data follow (pde.conditions)")
-    if n_readouts < 1 or min(steps, lbfgs_steps) < 0 or steps + lbfgs_steps < 1 or \
-            validate_every < 1:
-        raise PinnFitError("train_basis: n_readouts >= 1, steps and lbfgs_steps >= 0 (not both "
-                           "0) and validate_every >= 1 are needed")
-    if not (math.isfinite(margin) and margin >= 0):
-        raise PinnFitError(f"margin={margin}: give a fraction >= 0 of each range's width (e.g. "
-                           "0.1) by which the readouts' draw extends the range on each side")
+    _check(problem, n_readouts, steps, lbfgs_steps, validate_every, margin)
     rng = ranges_for(problem, ranges)
     w = _weights(problem, weights, data=False)
     start = time.perf_counter()
@@ -92,23 +81,65 @@ def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,
         r = _terms(problem, pts.split(basis.features(pts.x, pts.needs, True)), W, b, thetas)
         return sum(w[k] * v.square().mean() for k, v in r.items())
 
-    held_out = _held_out(problem, basis, rng, n_validation, seed, n_obs, n_points,
-                         n_condition_points, query_options or {})
-    best = {"error": math.inf, "step": 0, "state": None}
-    curve, stale = [], 0
+    validate = _Validation(_held_out(problem, basis, rng, n_validation, seed, n_obs, n_points,
+                                     n_condition_points, query_options or {}), params, patience)
+    step, stopped = _optimise(loss, params, steps, lbfgs_steps, lr, validate_every, validate)
+    best = validate.best
+    with torch.no_grad():
+        for t, s in zip(params, best["state"]):
+            t.copy_(s)
+    basis.net.requires_grad_(False)
+    basis.readouts, basis.bias = W.detach().clone(), b.detach().clone()
+    basis.thetas = {k: v.detach().clone() for k, v in thetas.items()}
+    basis.history = {"seconds": time.perf_counter() - start, "steps": step,
+                     "best_step": best["step"], "validation_error": best["error"],
+                     "early_stopped": stopped, "curve": validate.curve, "n_readouts": n_readouts,
+                     "seed": seed, "margin": margin}
+    return basis
 
-    def validate(step, value):
-        nonlocal stale
-        error = held_out() if held_out else math.nan
-        curve.append({"step": step, "loss": value, "validation_error": error})
+
+def _check(problem, n_readouts, steps, lbfgs_steps, validate_every, margin) -> None:
+    _supported(problem)
+    if not problem.conditions:
+        raise PinnFitError(f"problem {problem.name} declares no conditions: a basis trained on "
+                           "the residual alone collapses to u = 0; declare the initial/boundary "
+                           "conditions that the queries' data follow (pde.conditions)")
+    if n_readouts < 1 or min(steps, lbfgs_steps) < 0 or steps + lbfgs_steps < 1 or \
+            validate_every < 1:
+        raise PinnFitError("train_basis: n_readouts >= 1, steps and lbfgs_steps >= 0 (not both "
+                           "0) and validate_every >= 1 are needed")
+    if not (math.isfinite(margin) and margin >= 0):
+        raise PinnFitError(f"margin={margin}: give a fraction >= 0 of each range's width (e.g. "
+                           "0.1) by which the readouts' draw extends the range on each side")
+
+
+class _Validation:
+    """Validation and early stopping (Section 2.4): `held_out()` (the mean relative error of
+    held-out queries, or None without a reference solution) at each call; the parameters with
+    the smallest error so far are kept in `best`; a call returns True after `patience` calls
+    without improvement."""
+
+    def __init__(self, held_out, params, patience):
+        self.held_out, self.params, self.patience = held_out, params, patience
+        self.best = {"error": math.inf, "step": 0, "state": None}
+        self.curve, self.stale = [], 0
+
+    def __call__(self, step, value) -> bool:
+        error = self.held_out() if self.held_out else math.nan
+        self.curve.append({"step": step, "loss": value, "validation_error": error})
         log.info("basis step %d: loss %.3e, validation error %.3e", step, value, error)
-        if not held_out or best["state"] is None or error < best["error"]:
-            best.update(error=error, step=step, state=[t.detach().clone() for t in params])
-            stale = 0
+        if not self.held_out or self.best["state"] is None or error < self.best["error"]:
+            self.best.update(error=error, step=step,
+                             state=[t.detach().clone() for t in self.params])
+            self.stale = 0
         else:
-            stale += 1
-        return stale >= patience
+            self.stale += 1
+        return self.stale >= self.patience
 
+
+def _optimise(loss, params, steps, lbfgs_steps, lr, validate_every, validate):
+    """Adam (`steps`), then L-BFGS (`lbfgs_steps`), validated every `validate_every` steps and
+    at the end: (the last step, whether validation stopped it early)."""
     adam = torch.optim.Adam(params, lr=lr)
     lbfgs = make_lbfgs(params, max_iter=1, max_eval=25, history_size=50, compact=False)
 
@@ -134,19 +165,9 @@ def train_basis(problem: Problem, ranges: Dict[str, dict], n_basis: int = 16,
         if step % validate_every == 0 and validate(step, value):
             stopped = True
             break
-    if not stopped and (not curve or curve[-1]["step"] != step):
+    if not stopped and (not validate.curve or validate.curve[-1]["step"] != step):
         validate(step, value)
-    with torch.no_grad():
-        for t, s in zip(params, best["state"]):
-            t.copy_(s)
-    basis.net.requires_grad_(False)
-    basis.readouts, basis.bias = W.detach().clone(), b.detach().clone()
-    basis.thetas = {k: v.detach().clone() for k, v in thetas.items()}
-    basis.history = {"seconds": time.perf_counter() - start, "steps": step,
-                     "best_step": best["step"], "validation_error": best["error"],
-                     "early_stopped": stopped, "curve": curve, "n_readouts": n_readouts,
-                     "seed": seed, "margin": margin}
-    return basis
+    return step, stopped
 
 
 def _held_out(problem, basis, rng, n, seed, n_obs, n_points, n_condition_points, options):

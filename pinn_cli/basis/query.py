@@ -78,6 +78,31 @@ class _Query:
         return c[:, :-1, None], c[:, -1:]
 
 
+def _method(basis: Basis, problem: Problem, method: str) -> str:
+    """The method a query uses: varpro where the equations are affine in the fields."""
+    basis.check(problem)
+    _supported(problem)
+    if method not in ("auto", "varpro", "gradient"):
+        raise PinnFitError(f"method={method!r}: choose auto, varpro or gradient")
+    linear = is_linear(problem, basis.ranges)
+    if method == "varpro" and not linear:
+        raise PinnFitError(f"method=varpro needs residuals and conditions affine in the fields; "
+                           f"those of {problem.name} are not: use method=gradient or auto")
+    return ("varpro" if linear else "gradient") if method == "auto" else method
+
+
+def _start(basis: Basis, problem: Problem) -> Unknowns:
+    """The unknowns at their guess, or the middle of the basis's range where the guess lies
+    outside it; float64 from the guess on, not the guess rounded to the default dtype."""
+    unknowns = Unknowns(problem.unknowns, torch.float64)
+    with torch.no_grad():
+        for u in problem.unknowns:
+            r = basis.ranges[u.name]
+            if not 0 <= r.position(u.guess) <= 1:
+                unknowns.raw[u.name].fill_(u.to_raw(float(r.value(torch.tensor(0.5)))))
+    return unknowns
+
+
 def fit_query(basis: Basis, problem: Problem, obs_x, obs_y, obs_fields: List[str], colloc_x,
               cond_x, weights: Dict[str, float] | None = None, method: str = "auto",
               steps: int = 300, lr: float = 1e-2, lbfgs_steps: int = 200) -> dict:
@@ -101,23 +126,9 @@ def fit_query(basis: Basis, problem: Problem, obs_x, obs_y, obs_fields: List[str
     range's low end and 1 at its high end; `at_range_edge` within 2 % of the width of an edge,
     inside."""
     start = time.perf_counter()
-    basis.check(problem)
-    _supported(problem)
-    if method not in ("auto", "varpro", "gradient"):
-        raise PinnFitError(f"method={method!r}: choose auto, varpro or gradient")
-    linear = is_linear(problem, basis.ranges)
-    if method == "varpro" and not linear:
-        raise PinnFitError(f"method=varpro needs residuals and conditions affine in the fields; "
-                           f"those of {problem.name} are not: use method=gradient or auto")
-    method = ("varpro" if linear else "gradient") if method == "auto" else method
+    method = _method(basis, problem, method)
     query = _Query(basis, problem, obs_x, obs_y, obs_fields, colloc_x, cond_x, weights)
-    # float64 from the guess on: not the guess rounded to whatever default dtype is set
-    unknowns = Unknowns(problem.unknowns, torch.float64)
-    with torch.no_grad():
-        for u in problem.unknowns:
-            r = basis.ranges[u.name]
-            if not 0 <= r.position(u.guess) <= 1:
-                unknowns.raw[u.name].fill_(u.to_raw(float(r.value(torch.tensor(0.5)))))
+    unknowns = _start(basis, problem)
     n_adam = 0
     if method == "varpro":
         readout = lambda: query.solve(unknowns.physical())

@@ -40,26 +40,29 @@ class SolverModel:
                                for c in self.cols])
 
 
-def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict:
-    """Levenberg–Marquardt from the PINN's starting guess, then the Cramér–Rao bound."""
-    y = np.concatenate([obs.y[:, j] for j in range(obs.y.shape[1])])
-    names = [u.name for u in problem.unknowns]
+class _LeastSquares:
+    """r(θ) = model(k(θ)) − y over the raw parameters θ, its finite-difference Jacobian and
+    Levenberg–Marquardt on it."""
 
-    def residual(raw):
+    def __init__(self, model, unknowns, y):
+        self.model, self.unknowns, self.y = model, unknowns, y
+
+    def residual(self, raw):
         try:
-            r = model(physical(problem.unknowns, raw)) - y
+            r = self.model(physical(self.unknowns, raw)) - self.y
         except (ValueError, OverflowError, FloatingPointError):
             return None
         return r if np.all(np.isfinite(r)) else None
 
-    def jacobian(raw, r0):
+    def jacobian(self, raw, r0):
+        """Central differences (one-sided where the solver rejects a side)."""
         cols = []
         for i in range(len(raw)):
             h = 1e-6 * max(1.0, abs(raw[i]))
             up, down = raw.copy(), raw.copy()
             up[i] += h
             down[i] -= h
-            ru, rd = residual(up), residual(down)
+            ru, rd = self.residual(up), self.residual(down)
             if ru is None or rd is None:
                 ru = ru if ru is not None else r0
                 rd = rd if rd is not None else r0
@@ -68,16 +71,16 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
                 cols.append((ru - rd) / (2 * h))
         return np.stack(cols, axis=1)
 
-    def levenberg_marquardt(raw, r):
+    def levenberg_marquardt(self, raw, r, max_iterations):
         damping, iterations = 1e-3, 0
         for iterations in range(1, max_iterations + 1):
-            J = jacobian(raw, r)
+            J = self.jacobian(raw, r)
             A, g = J.T @ J, J.T @ r
             cost = float(r @ r)
             improved, step = False, np.zeros_like(raw)
             for _ in range(20):
                 step = np.linalg.solve(A + damping * np.diag(np.diag(A) + 1e-30), -g)
-                trial = residual(raw + step)
+                trial = self.residual(raw + step)
                 if trial is not None and float(trial @ trial) < cost:
                     raw, r, improved = raw + step, trial, True
                     damping = max(damping / 3, 1e-12)
@@ -87,15 +90,37 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
                 break
         return raw, r, iterations
 
+
+def _sigma(obs, noise, r, p):
+    """The observations' noise std per point, and where it comes from: the configured noise,
+    else the classical fit's residual, else (clean data) 1 % of std(field)."""
+    n = len(r)
+    per_field = [obs.y[:, j].std() for j in range(obs.y.shape[1])]
+    fitted = math.sqrt(float(r @ r) / max(n - p, 1))
+    if noise > 0:
+        return (np.concatenate([np.full(obs.y.shape[0], noise * s) for s in per_field]),
+                "configured noise (data.noise x std(field))")
+    if fitted > 1e-6 * max(per_field):
+        return np.full(n, fitted), "residual of the classical fit (noise already in the file)"
+    # the solver reproduces the data exactly: no noise to speak of
+    return (np.concatenate([np.full(obs.y.shape[0], 0.01 * s) for s in per_field]),
+            "nominal noise of 1 % of std(field) (the data are clean)")
+
+
+def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict:
+    """Levenberg–Marquardt from the PINN's starting guess, then the Cramér–Rao bound."""
+    y = np.concatenate([obs.y[:, j] for j in range(obs.y.shape[1])])
+    names = [u.name for u in problem.unknowns]
+    ls = _LeastSquares(model, problem.unknowns, y)
     # From the guess and from the PINN's estimate (oscillatory problems have local minima);
     # the lower cost wins.
     best = None
     for source in ({u.name: u.guess for u in problem.unknowns}, estimates):
         start = np.array([u.to_raw(source[u.name]) for u in problem.unknowns], dtype=float)
-        r0 = residual(start)
+        r0 = ls.residual(start)
         if r0 is None:
             continue
-        fit = levenberg_marquardt(start, r0)
+        fit = ls.levenberg_marquardt(start, r0, max_iterations)
         if best is None or float(fit[1] @ fit[1]) < float(best[1] @ best[1]):
             best = fit
     if best is None:
@@ -105,19 +130,9 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
     # Sensitivity to the physical unknowns: ∂u/∂k = ∂u/∂θ · dθ/dk.
     dk_draw = np.array([est[n] if u.transform == "log" else u.scale if u.transform == "scaled"
                         else 1.0 for n, u in zip(names, problem.unknowns)])
-    J_phys = jacobian(raw, r) / dk_draw
+    J_phys = ls.jacobian(raw, r) / dk_draw
     n, p = len(y), len(names)
-    per_field = [obs.y[:, j].std() for j in range(obs.y.shape[1])]
-    fitted = math.sqrt(float(r @ r) / max(n - p, 1))
-    if noise > 0:
-        sigma = np.concatenate([np.full(obs.y.shape[0], noise * s) for s in per_field])
-        sigma_source = "configured noise (data.noise x std(field))"
-    elif fitted > 1e-6 * max(per_field):
-        sigma = np.full(n, fitted)
-        sigma_source = "residual of the classical fit (noise already in the file)"
-    else:  # the solver reproduces the data exactly: no noise to speak of
-        sigma = np.concatenate([np.full(obs.y.shape[0], 0.01 * s) for s in per_field])
-        sigma_source = "nominal noise of 1 % of std(field) (the data are clean)"
+    sigma, sigma_source = _sigma(obs, noise, r, p)
     Jw = J_phys / np.maximum(sigma, 1e-300)[:, None]
     fisher = Jw.T @ Jw
     try:

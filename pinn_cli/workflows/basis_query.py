@@ -216,6 +216,31 @@ def _answer_queries(cfg: DictConfig, run_dir: Path):
     # in the setup, rather than in the first query's time
     make_lbfgs([torch.zeros(1, requires_grad=True)], compact=False)
     setup_seconds = time.perf_counter() - start
+    answer = lambda file, sample: _answer(data, file, sample, problem, basis, colloc, cond,
+                                          cfg.collocation.include_observations, options)
+    results, errors = _answer_all(todo, by_sample, answer, run_dir, names, weights, start)
+    if not results:
+        raise PinnFitError(f"every query failed ({len(errors)}); first: {errors[0]}")
+    summary = _online_summary(cfg, run_dir, problem, basis, q.path, todo, results, errors,
+                              warnings, setup_seconds, time.perf_counter() - start)
+    write_json(run_dir / "summary.json", summary)
+    s = summary["queries"]
+    log.info("%d quer%s in %.2f s (median %.3f s per query), median error %s, max %s%s: %s",
+             s["count"], "y" if s["count"] == 1 else "ies", summary["wall_seconds"],
+             s["median_seconds"], _pct(s["median_rel_error"]), _pct(s["max_rel_error"]),
+             f", {s['flagged']} flagged at or outside the basis's range" if s["flagged"] else "",
+             run_dir)
+    if errors:
+        raise PinnFitError(f"{len(errors)} of {len(todo)} queries failed (queries.csv, column "
+                           f"error; the others are recorded); first: {errors[0]}")
+    worst = [r["max_rel_error"] for r in results]
+    return max(worst) if None not in worst else summary["final_loss"]
+
+
+def _answer_all(todo, by_sample, answer, run_dir, names, weights, start):
+    """`answer(file, sample)` for each query: a row of queries.csv each (an error among many is
+    recorded and the others go on), and a row of params.csv and losses.csv per answer:
+    (answers, errors)."""
     table, recorder = _Queries(run_dir / "queries.csv", names), None
     results, errors = [], []
     try:
@@ -224,8 +249,7 @@ def _answer_queries(cfg: DictConfig, run_dir: Path):
             # a query's name: the file (its name in warnings), and the sample when there are several
             where = file + (f"[{sample}]" if by_sample else "")
             try:
-                a = _answer(data, file, sample, problem, basis, colloc, cond,
-                            cfg.collocation.include_observations, options)
+                a = answer(file, sample)
             except PinnFitError as err:  # one bad file of many: recorded, the others go on
                 if len(todo) == 1:
                     raise
@@ -250,22 +274,7 @@ def _answer_queries(cfg: DictConfig, run_dir: Path):
         table.close()
         if recorder is not None:
             recorder.close()
-    if not results:
-        raise PinnFitError(f"every query failed ({len(errors)}); first: {errors[0]}")
-    summary = _online_summary(cfg, run_dir, problem, basis, q.path, todo, results, errors,
-                              warnings, setup_seconds, time.perf_counter() - start)
-    write_json(run_dir / "summary.json", summary)
-    s = summary["queries"]
-    log.info("%d quer%s in %.2f s (median %.3f s per query), median error %s, max %s%s: %s",
-             s["count"], "y" if s["count"] == 1 else "ies", summary["wall_seconds"],
-             s["median_seconds"], _pct(s["median_rel_error"]), _pct(s["max_rel_error"]),
-             f", {s['flagged']} flagged at or outside the basis's range" if s["flagged"] else "",
-             run_dir)
-    if errors:
-        raise PinnFitError(f"{len(errors)} of {len(todo)} queries failed (queries.csv, column "
-                           f"error; the others are recorded); first: {errors[0]}")
-    worst = [r["max_rel_error"] for r in results]
-    return max(worst) if None not in worst else summary["final_loss"]
+    return results, errors
 
 
 def _pct(v):
