@@ -25,7 +25,15 @@ COMPILE_RUN = [q for q in QUICK if not q.startswith("schedule.")] + [
     "log_every=5", "precision=float64", "causal.epsilon=1.0", "diagnostics=off"]
 
 
-def csvcsv_lines(path):
+def completed_run(tmp_path_factory, args, name):
+    """A run of `args` finished in a fresh folder `name`: its run folder."""
+    root = tmp_path_factory.mktemp(name)
+    r = run_cli(args + [f"hydra.run.dir={name}"], root)
+    assert r.returncode == 0, r.stderr
+    return root / name
+
+
+def csv_dicts(path):
     """A CSV log's rows as dicts."""
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
@@ -42,7 +50,7 @@ def compiled_follows_eager(tmp_path, extra=()):
         (runs[flag],) = run_dirs(tmp_path / flag / "outputs")
     assert list(cache.rglob("*.py"))  # TorchInductor generated the kernels
     for name in ("params.csv", "losses.csv", "grad_norms.csv"):
-        compiled, eager = csvcsv_lines(runs["true"] / name), csvcsv_lines(runs["false"] / name)
+        compiled, eager = csv_dicts(runs["true"] / name), csv_dicts(runs["false"] / name)
         assert len(compiled) == len(eager) >= 6  # rows at steps 0, 5, ..., 25
         for a, b in zip(compiled, eager):
             assert (a["step"], a["phase"]) == (b["step"], b["phase"])
@@ -51,7 +59,7 @@ def compiled_follows_eager(tmp_path, extra=()):
                     continue
                 assert a[k] != "-0.0"
                 assert float(a[k]) == pytest.approx(float(b[k]), rel=1e-9, abs=1e-15), (name, k)
-    assert csvcsv_lines(runs["true"] / "params.csv")[-1]["phase"] == "lbfgs"
+    assert csv_dicts(runs["true"] / "params.csv")[-1]["phase"] == "lbfgs"
 
 
 # --- every option with every problem --------------------------------------------------------

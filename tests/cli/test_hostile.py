@@ -9,6 +9,7 @@ import torch
 import yaml
 
 from conftest import QUICK, run_cli, summary
+from support import completed_run
 
 TINY = QUICK + ["schedule.pretrain_steps=10", "schedule.identify_steps=20",
                 "schedule.lbfgs_steps=10", "diagnostics=off", "checkpoint_every=10"]
@@ -26,10 +27,7 @@ class _Payload:
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
-    r = run_cli(TINY + ["hydra.run.dir=run"], root)
-    assert r.returncode == 0, r.stderr
-    return root / "run"
+    return completed_run(tmp_path_factory, TINY, "run")
 
 
 def _stopped_copy(finished, tmp_path):

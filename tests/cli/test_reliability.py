@@ -10,15 +10,13 @@ import pytest
 import torch
 
 from conftest import run_cli, run_dirs, summary
-from support import (LOGS, RESUME_RUN, csv_lines, same_run, start_run,
+from support import (LOGS, RESUME_RUN, completed_run, csv_lines, same_run, start_run,
                      wait_for_step)
+
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("full")
-    r = run_cli(RESUME_RUN + ["hydra.run.dir=full"], cwd)
-    assert r.returncode == 0, r.stderr
-    return cwd / "full"
+    return completed_run(tmp_path_factory, RESUME_RUN, "full")
 
 
 def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path, uninterrupted):
