@@ -135,7 +135,11 @@ def _command(name: str, config_name: str, workflow: str, prepare=None):
             except PinnFitError as err:
                 print(f"Error: {err}", file=sys.stderr)
                 sys.exit(err.exit_code)
-        task()
+        try:
+            task()
+        except BrokenPipeError:  # output piped into a reader that stopped (`| head`)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
 
     entry.__doc__ = f"`{name}`: {workflow}"
     return entry

@@ -179,3 +179,16 @@ def test_a_sweep_with_cfg_gets_one_message(tmp_path):
     r = run_cli(["-m", "seed=0,1", "--cfg", "job"], tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "--cfg prints the config of one run; drop -m" in r.stderr
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`pinn-fit --help | head`: the reader stops early; no traceback, the pipe's exit code."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "pinn-fit"), "--help"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 141) and "Traceback" not in err, err
