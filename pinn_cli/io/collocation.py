@@ -17,12 +17,14 @@ def sample_box(domain: Dict[str, Tuple[float, float]], n: int, sampler: str, see
         return torch.empty(0, len(domain), dtype=dtype)
     free = [k for k in domain if k not in at]
     if sampler == "sobol":
-        u = torch.quasirandom.SobolEngine(max(len(free), 1), scramble=True, seed=seed).draw(n)
+        # drawn in `dtype` itself: a float64 draw is not a float32 draw widened
+        u = torch.quasirandom.SobolEngine(max(len(free), 1), scramble=True,
+                                          seed=seed).draw(n, dtype=dtype)
     elif sampler == "uniform":
-        u = torch.rand(n, max(len(free), 1), generator=torch.Generator().manual_seed(seed))
+        u = torch.rand(n, max(len(free), 1), generator=torch.Generator().manual_seed(seed),
+                       dtype=dtype)
     else:
         raise PinnFitError(f"collocation.sampler={sampler!r}: choose sobol or uniform")
-    u = u.to(dtype)
     cols = []
     for name, (lo, hi) in domain.items():
         if name in at:
