@@ -11,7 +11,9 @@ from pinn_cli.solvers.fisher_kpp import fisher_kpp_wave
 from pinn_cli.solvers.heat import heat1d_series
 from pinn_cli.solvers.lotka_volterra import lotka_volterra_rk4
 from pinn_cli.solvers.oscillator import oscillator_underdamped
+from pinn_cli.solvers.spectral2d import periodic_burgers2d, periodic_navier_stokes2d
 from pinn_cli.solvers.taylor_green import taylor_green_vortex
 
 __all__ = ["burgers1d_cole_hopf", "burgers2d_front", "convection_exact", "fisher_kpp_wave",
-           "heat1d_series", "lotka_volterra_rk4", "oscillator_underdamped", "taylor_green_vortex"]
+           "heat1d_series", "lotka_volterra_rk4", "oscillator_underdamped", "periodic_burgers2d",
+           "periodic_navier_stokes2d", "taylor_green_vortex"]
