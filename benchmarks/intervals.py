@@ -2,12 +2,11 @@
 
 Runs `pinn-fit -m seed=0..N-1 data.noise=NOISE diagnostics=full [OVERRIDE ...]` (joblib, one
 process per core) and prints, per unknown, how many of the N 95 % intervals contain the truth:
-the reported interval (the profile with the network's error added, where a classical fit
-identifies the unknown: diagnostics.verdicts.with_network_error), the profile's noise-only interval,
+the reported interval (identifiability.json's `interval`: the profile with the network's own error
+added, pinn_cli.diagnostics.verdicts.interval), the profile's noise-only interval,
 and the classical estimate ± 1.96 Cramér–Rao std, with the spread of the PINN estimates against
 the Cramér–Rao std; as a table and as one JSON line. `--rescore SWEEP` scores the run folders of
-an earlier sweep instead of running one (the reported interval recomputed by the installed
-pinn-fit).
+an earlier sweep instead of running one.
 
     python benchmarks/intervals.py [--seeds 10] [--first-seed 0] [--noise 0.01] [--jobs 2] [OVERRIDE ...]
     python benchmarks/intervals.py pde=burgers1d data.file=data/burgers_shock.h5
@@ -21,10 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pinn_cli.diagnostics.verdicts import with_network_error
 from pinn_cli.diagnostics.profile import Z95
-
-IDENTIFIABLE_REL_STD = 0.05  # conf/diagnostics/full.yaml's identifiable_rel_std
 
 
 def coverage(runs):
@@ -44,10 +40,11 @@ def coverage(runs):
                 prof_in += lo <= truth <= hi
                 prof_n += 1
                 widths.append(p["std"])
-                p = with_network_error(p, c, name, IDENTIFIABLE_REL_STD)
-                lo, hi = p.get("interval95_total", p["interval95"])
+            reported = ident.get("interval", {}).get(name) or {}
+            if reported.get("interval95"):
+                lo, hi = reported["interval95"]
                 rep_in += lo <= truth <= hi
-                totals.append(p.get("total_std", p["std"]))
+                totals.append(reported["std"])
             if c.get("estimate") and c["crlb_std"].get(name) is not None:
                 k, s = c["estimate"][name], c["crlb_std"][name]
                 cl_in += abs(k - truth) <= Z95 * s
@@ -56,7 +53,7 @@ def coverage(runs):
                 if i.get("classical", {}).get("crlb_std", {}).get(name) is not None]
         out[name] = {
             "truth": truth, "runs": len(runs),
-            "reported_covers": rep_in, "profile_covers": prof_in, "profile_intervals": prof_n,
+            "reported_covers": rep_in, "reported_intervals": len(totals), "profile_covers": prof_in, "profile_intervals": prof_n,
             "profile_flat": flat,
             "classical_covers": cl_in, "classical_intervals": cl_n,
             "pinn_mean": statistics.fmean(est),
@@ -98,7 +95,7 @@ def main(argv=None):
           f"{'profile std':>12} {'CRLB std':>10}")
     for k, v in result["unknowns"].items():
         fmt = lambda x: f"{x:.3g}" if x is not None else "-"  # noqa: E731
-        print(f"{k:>8} {v['truth']:11.6g} {v['reported_covers']:>8}/{v['profile_intervals']:<7} "
+        print(f"{k:>8} {v['truth']:11.6g} {v['reported_covers']:>8}/{v['reported_intervals']:<7} "
               f"{v['profile_covers']:>7}/{v['profile_intervals']:<7} "
               f"{v['classical_covers']:>8}/{v['classical_intervals']:<8} {v['profile_flat']:>5} "
               f"{fmt(v['pinn_std']):>10} {fmt(v['reported_std_median']):>13} "

@@ -14,6 +14,8 @@ module fits the same observations classically and states what the data can ident
   the correlation matrix shows unknowns that trade off against each other;
 - *training warnings* from the run's logs: an unknown with negligible gradient, one pinned at a
   bound, one still drifting when the data loss has flattened, a loss weight λ that exploded;
+- the *equation std* of each unknown (pinn_cli.diagnostics.equation_error), the network's own
+  error, and a 95 % interval that adds it to the data's (pinn_cli.diagnostics.verdicts.interval);
 - with `diagnostics=full`, the *profile* of each unknown with the network re-fitted at fixed
   values (pinn_cli.diagnostics.profile), its 95 % interval, and profile.png.
 """
@@ -28,7 +30,9 @@ import numpy as np
 from pinn_cli.diagnostics.classical import SolverModel, classical_fit, finite
 from pinn_cli.diagnostics.plots import plot_profiles, plot_sensitivity
 from pinn_cli.diagnostics.profile import correlation, profile
-from pinn_cli.diagnostics.verdicts import training_warnings, verdict, with_network_error
+from pinn_cli.diagnostics.equation_error import equation_std
+from pinn_cli.diagnostics.verdicts import (interval, interval_warnings, training_warnings,
+                                           verdict)
 
 log = logging.getLogger("pinn-fit")
 
@@ -49,7 +53,8 @@ class Quick:
 
     def __call__(self, problem, obs, noise, estimates, run_dir: Path, logs: Dict,
                  refit=None) -> Dict:
-        """`refit`: a pinn_cli.diagnostics.profile.Refit of the trained run (used by `Full` only)."""
+        """`refit`: a pinn_cli.diagnostics.profile.Refit of the trained run: its network, unknowns
+        and losses give the equation std; `Full` also re-fits with it."""
         report = {"warnings": training_warnings(problem, estimates, logs)}
         for w in report["warnings"]:
             log.warning("%s", w)
@@ -67,6 +72,7 @@ class Quick:
                     plot_sensitivity(run_dir, problem, obs, report["classical"].pop("_J"),
                                      report["classical"]["estimate"])
         profiles = self.profiles(refit, problem, obs, noise, estimates, report)
+        self.intervals(refit, estimates, report, profiles)
         if profiles:
             report["profile"] = profiles
             if len(profiles) > 1:
@@ -88,6 +94,20 @@ class Quick:
     def profiles(self, refit, problem, obs, noise, estimates, report) -> Dict:
         """No profiles here; `Full` profiles each unknown."""
         return {}
+
+    def intervals(self, refit, estimates, report, profiles) -> None:
+        """report["equation_std"] (the trained network's, where `refit` gives it: without
+        a network the interval has no network term but the gap to the classical fit),
+        report["interval"] and the interval warnings (pinn_cli.diagnostics.verdicts.interval)."""
+        eq = equation_std(refit.net, refit.unknowns, refit.losses) if refit is not None else {}
+        report["equation_std"] = eq
+        c = report.get("classical", {})
+        report["interval"] = {k: interval(k, est, c, profiles.get(k), eq.get(k),
+                                          self.identifiable_rel_std)
+                              for k, est in estimates.items()}
+        for w in interval_warnings(report["interval"], c, self.identifiable_rel_std):
+            log.warning("%s", w)
+            report["warnings"].append(w)
 
 
 class Full(Quick):
@@ -112,10 +132,8 @@ class Full(Quick):
             rel = crlb.get(name)
             rel_step = max(self.min_rel_step, 2 * rel) if rel and math.isfinite(rel) else \
                 2 * self.min_rel_step
-            p = out[name] = with_network_error(
-                profile(refit, name, est, obs.y.size, noise_var, rel_step, self.points,
-                        self.refit_steps), report.get("classical", {}), name,
-                self.identifiable_rel_std)
+            p = out[name] = profile(refit, name, est, obs.y.size, noise_var, rel_step,
+                                    self.points, self.refit_steps)
             log.info("profile of %s: %s", name, "flat (no curvature): weakly identifiable"
                      if p["flat"] else f"{p['center']:.6g} ± {p['std']:.2g}, 95 % interval "
                      f"[{p['interval95'][0]:.6g}, {p['interval95'][1]:.6g}]")

@@ -1,6 +1,7 @@
-"""Verdicts in words: what the data identify (from the classical fit's Cramér–Rao bound), how
-the PINN's estimate compares with it, and warnings read from the run's logs (an unknown with
-negligible gradient, pinned at a bound, still drifting; a loss weight that exploded)."""
+"""Verdicts in words: what the data identify (from the classical fit's Cramér–Rao bound), the
+interval of each unknown with the network's own error in it, how the PINN's estimate compares
+with the classical fit, and warnings read from the run's logs (an unknown with negligible
+gradient, pinned at a bound, still drifting; a loss weight that exploded)."""
 import math
 from typing import Dict, List
 
@@ -16,19 +17,65 @@ def identifies(classical: Dict, name: str, rel_std_limit: float) -> bool:
     return rel is not None and math.isfinite(rel) and rel < rel_std_limit
 
 
-def with_network_error(p: Dict, classical: Dict, name: str, rel_std_limit: float) -> Dict:
-    """The profile `p` of `name` with the network's own error added, where a classical fit
-    identifies the unknown: the profile's deviance sees only the noise, while the network adds a
-    bias of its own (burgers1d, 1 % noise: ν +1 % on average, spread 2.3× the Cramér–Rao std).
-    Both estimates fit the same noisy observations, so their gap g = |center − classical| is
-    mostly that network error; the total std is sqrt(std² + g²) and `interval95_total` is
-    center ± 1.96 of it (a profile without curvature, or no identifying classical fit: `p`)."""
-    if p["flat"] or not identifies(classical, name, rel_std_limit):
-        return p
-    gap = abs(p["center"] - classical["estimate"][name])
-    total = math.hypot(p["std"], gap)
-    return p | {"network_std": gap, "total_std": total,
-                "interval95_total": [p["center"] - Z95 * total, p["center"] + Z95 * total]}
+def interval(name: str, estimate: float, classical: Dict, profile: Dict | None,
+             equation_std: float | None, rel_std_limit: float) -> Dict:
+    """The reported 95 % interval of `name`, which accounts for the network as well as the data:
+
+        std = sqrt(s_data² + s_net²),   interval = center ± 1.96 std,
+
+    - center and s_data: the profile's (diagnostics=full, a profile with curvature), else the
+      PINN's estimate and the Cramér–Rao std of an identifying classical fit, else the estimate
+      and no data term (the data's noise is then not in the interval: say so);
+    - s_net, the network's own error: the larger of its equation std
+      (pinn_cli.diagnostics.equation_error) and, where a classical fit identifies the unknown,
+      the gap |center − classical| (both estimates fit the same observations, so the gap is
+      mostly the network's error: burgers1d, 1 % noise, ν +1 % on average).
+
+    A flat profile or an unknown the equations do not reach (equation std inf) gives no
+    interval (None); equation_std None: not measured (no network), no term for it."""
+    out = {"center": estimate, "data_std": None, "data_source": None,
+           "equation_std": equation_std, "classical_gap": None}
+    if profile is not None and profile["flat"]:
+        return out | {"std": None, "interval95": None}
+    if profile is not None:
+        out |= {"center": profile["center"], "data_std": profile["std"], "data_source": "profile"}
+    if identifies(classical, name, rel_std_limit):
+        if profile is None:
+            out |= {"data_std": classical["crlb_std"][name], "data_source": "Cramér–Rao"}
+        out["classical_gap"] = abs(out["center"] - classical["estimate"][name])
+    net = max(equation_std or 0.0, out["classical_gap"] or 0.0)
+    std = math.hypot(out["data_std"] or 0.0, net)
+    if not math.isfinite(std):
+        return out | {"std": None, "interval95": None}
+    return out | {"network_std": net, "std": std,
+                  "interval95": [out["center"] - Z95 * std, out["center"] + Z95 * std]}
+
+
+def interval_warnings(intervals: Dict[str, Dict], classical: Dict,
+                      rel_std_limit: float) -> List[str]:
+    """Warnings on the reported intervals: an unknown the PINN determines only loosely (its
+    interval wider than ± rel_std_limit), one off an identifying classical fit by more than 3
+    Cramér–Rao stds and 1 %."""
+    out = []
+    for name, iv in intervals.items():
+        if iv["std"] is None:
+            out.append(f"{name}: no interval (a flat profile, or the equations do not depend on "
+                       "it at the residual points): the data and equations do not pin it down")
+            continue
+        rel = iv["std"] / max(abs(iv["center"]), 1e-300)
+        if rel > rel_std_limit / 2:
+            out.append(f"{name} is determined only to ± {100 * Z95 * rel:.2g} % (95 %), mostly "
+                       + ("by the network's own equation error: its fields do not satisfy the "
+                          "equations closely (train longer, a larger network, pde.periodic_by="
+                          "embedding for periodic inputs)" if iv["network_std"] >=
+                          (iv["data_std"] or 0.0) else "by the data's noise"))
+        gap, c = iv["classical_gap"], classical.get("crlb_std", {}).get(name)
+        if gap is not None and c is not None and gap > 3 * c and \
+                gap > 0.01 * abs(classical["estimate"][name]):
+            out.append(f"{name}: the PINN is {100 * gap / abs(classical['estimate'][name]):.2g} "
+                       "% off the classical fit of the same data: do not trust it yet (train "
+                       "longer, check the weighting)")
+    return out
 
 
 def training_warnings(problem, estimates, logs) -> List[str]:
@@ -68,40 +115,33 @@ def training_warnings(problem, estimates, logs) -> List[str]:
 
 
 def verdict(report, estimates, rel_std_limit) -> Dict[str, str]:
-    """One line per unknown: PINN estimate, classical estimate ± CRLB std, and whether the data
-    identify it (CRLB relative std below `rel_std_limit`)."""
+    """One line per unknown: PINN estimate, its interval (report["interval"]), the classical
+    estimate ± CRLB std, and whether the data identify it (CRLB relative std below
+    `rel_std_limit`)."""
     c = report.get("classical", {})
     lines = {}
     for name, est in estimates.items():
         line = f"{name} = {est:.6g} (PINN)"
         p = report.get("profile", {}).get(name)
-        if p is not None:
-            weak = p["flat"] or p["std"] > rel_std_limit * abs(est)
-            if p["flat"]:
-                shown = "profile flat"
-            elif "total_std" in p:
-                lo, hi = p["interval95_total"]
-                shown = (f"{p['center']:.6g} ± {p['total_std']:.2g} (profile ± {p['std']:.2g} "
-                         f"with the network's error {p['network_std']:.2g}, the gap to the "
-                         f"classical fit; 95 % [{lo:.6g}, {hi:.6g}])")
-            else:
-                shown = (f"{p['center']:.6g} ± {p['std']:.2g} (profile, 95 % "
-                         f"[{p['interval95'][0]:.6g}, {p['interval95'][1]:.6g}])")
-            line = (f"{name} = {est:.6g} (PINN), {shown}"
-                    + (": WEAKLY identifiable by the PINN's own profile" if weak else ""))
+        iv = report.get("interval", {}).get(name)
+        if iv is not None and iv["std"] is not None:
+            lo, hi = iv["interval95"]
+            parts = [f"{iv['data_source']} {iv['data_std']:.2g}"] if iv["data_std"] else \
+                ["the data's noise not included"]
+            parts.append(f"network {iv['network_std']:.2g}")
+            line += (f", {iv['center']:.6g} ± {iv['std']:.2g} ({', '.join(parts)}; 95 % "
+                     f"[{lo:.6g}, {hi:.6g}])")
+        if p is not None and (p["flat"] or p["std"] > rel_std_limit * abs(est)):
+            line += ": WEAKLY identifiable by the PINN's own profile" + \
+                (" (flat)" if p["flat"] else "")
         if "estimate" in c:
             std = c["crlb_std"][name]
             ok = identifies(c, name, rel_std_limit)
             std = std if std is not None and math.isfinite(std) else math.inf
-            classical = c["estimate"][name]
-            line += (f", classical {classical:.6g} ± {std:.2g} (Cramér–Rao, "
+            line += (f", classical {c['estimate'][name]:.6g} ± {std:.2g} (Cramér–Rao, "
                      f"σ from the {c['sigma_source'].split(' (')[0]}), "
                      + ("identifiable" if ok else "WEAKLY identifiable: the data barely "
                         "constrain it"))
-            gap = abs(est - classical)
-            if ok and gap > 3 * std and gap > 0.01 * abs(classical):
-                line += (f"; the PINN is {100 * gap / abs(classical):.2g} % off the classical "
-                         "fit: do not trust it yet (train longer, check the weighting)")
         else:
             line += f", no classical cross-check ({c.get('skipped', 'off')})"
         lines[name] = line

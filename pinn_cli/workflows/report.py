@@ -15,10 +15,14 @@ def unknowns_report(problem, truth, estimates) -> dict:
 
 
 def verdicts(diagnostics):
-    """What summary.json keeps of identifiability.json: per unknown, the verdict line and the
-    classical estimate with its Cramér–Rao std; and the training warnings."""
+    """What summary.json keeps of identifiability.json: per unknown, the verdict line, the 95 %
+    interval with its std (the network's error in it) and the classical estimate with its
+    Cramér–Rao std; and the warnings."""
     c = diagnostics.get("classical", {})
     return {"verdicts": diagnostics.get("verdict", {}),
+            "intervals": {k: {"interval95": v["interval95"], "std": v["std"],
+                              "network_std": v.get("network_std"), "data_std": v["data_std"]}
+                          for k, v in diagnostics.get("interval", {}).items()},
             "classical": {k: {"estimate": v, "crlb_std": c["crlb_std"][k]}
                           for k, v in c.get("estimate", {}).items()},
             "warnings": diagnostics.get("warnings", [])}

@@ -69,8 +69,8 @@ def test_well_posed_run_is_identifiable_and_a_wrong_pinn_is_called_out(tmp_path)
     obs = _heat_obs(np.linspace(0, 0.5, 11), 0.01, 0)
     report = Quick()(problem=problem, obs=obs, noise=0.01, estimates={"k": 0.07},
                      run_dir=tmp_path, logs={})
-    line = report["verdict"]["k"]
-    assert ", identifiable" in line and "do not trust it yet" in line
+    assert ", identifiable" in report["verdict"]["k"]
+    assert any("do not trust it yet" in w for w in report["warnings"])
 
 
 def test_two_unknowns_get_a_correlation_matrix(tmp_path):
@@ -239,35 +239,70 @@ def test_no_correlation_from_a_flat_profile():
     assert correlation({"a": flat, "b": flat | {"trace": {"a": [1, 2]}}}) == {}
 
 
-CLASSICAL = {"estimate": {"k": 0.1003}, "crlb_rel_std": {"k": 0.004}}
+CLASSICAL = {"estimate": {"k": 0.1003}, "crlb_rel_std": {"k": 0.004}, "crlb_std": {"k": 0.0004},
+             "sigma_source": "configured noise (x)"}
+PROFILE = {"flat": False, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
 
 
-def test_the_network_error_is_the_gap_to_the_classical_fit():
-    from pinn_cli.diagnostics.verdicts import verdict, with_network_error
+def test_the_network_error_is_the_larger_of_the_gap_and_the_equation_std():
+    from pinn_cli.diagnostics.verdicts import interval, verdict
     from pinn_cli.diagnostics.profile import Z95
 
-    p = {"flat": False, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
-    q = with_network_error(p, CLASSICAL, "k", 0.05)
-    assert q["network_std"] == pytest.approx(0.0003)
-    assert q["total_std"] == pytest.approx(0.0005)  # sqrt(0.0004² + 0.0003²)
-    assert q["interval95_total"] == pytest.approx([0.1 - Z95 * 0.0005, 0.1 + Z95 * 0.0005])
-    assert q["interval95"] == p["interval95"]  # the noise-only interval is kept
-    line = verdict({"profile": {"k": q}, "classical": CLASSICAL | {
-        "crlb_std": {"k": 0.0004}, "sigma_source": "configured noise (x)"}}, {"k": 0.1}, 0.05)["k"]
-    assert "0.1 ± 0.0005 (profile ± 0.0004 with the network's error 0.0003" in line
-    assert f"95 % [{0.1 - Z95 * 0.0005:.6g}, {0.1 + Z95 * 0.0005:.6g}]" in line
+    iv = interval("k", 0.1, CLASSICAL, PROFILE, 0.0001, 0.05)
+    assert iv["classical_gap"] == pytest.approx(0.0003)
+    assert iv["network_std"] == pytest.approx(0.0003)  # the gap beats the equation std
+    assert iv["std"] == pytest.approx(0.0005)  # sqrt(0.0004² + 0.0003²)
+    assert iv["interval95"] == pytest.approx([0.1 - Z95 * 0.0005, 0.1 + Z95 * 0.0005])
+    assert interval("k", 0.1, CLASSICAL, PROFILE, 0.003, 0.05)["network_std"] == 0.003
+    line = verdict({"interval": {"k": iv}, "profile": {"k": PROFILE}, "classical": CLASSICAL},
+                   {"k": 0.1}, 0.05)["k"]
+    assert "0.1 ± 0.0005 (profile 0.0004, network 0.0003; 95 %" in line
+    assert f"[{0.1 - Z95 * 0.0005:.6g}, {0.1 + Z95 * 0.0005:.6g}]" in line
 
 
-@pytest.mark.parametrize("classical,flat", [
-    ({"skipped": "no solver"}, False),  # no classical fit
-    ({"estimate": {"k": 0.2}, "crlb_rel_std": {"k": 0.3}}, False),  # it does not identify k
-    (CLASSICAL, True),  # a flat profile has no interval to widen
-])
-def test_no_network_error_without_an_identifying_classical_fit(classical, flat):
-    from pinn_cli.diagnostics.verdicts import with_network_error
+def test_without_profile_or_classical_fit_the_interval_is_the_equation_std_and_says_so():
+    from pinn_cli.diagnostics.verdicts import interval, verdict
 
-    p = {"flat": flat, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
-    assert with_network_error(p, classical, "k", 0.05) is p
+    iv = interval("k", 0.1, {"skipped": "no solver"}, None, 0.002, 0.05)
+    assert iv["data_std"] is None and iv["std"] == pytest.approx(0.002)
+    line = verdict({"interval": {"k": iv}, "classical": {"skipped": "no solver"}}, {"k": 0.1},
+                   0.05)["k"]
+    assert "the data's noise not included, network 0.002" in line
+    assert "no classical cross-check (no solver)" in line
+
+
+def test_the_cramer_rao_std_stands_in_for_the_profile_in_quick_diagnostics():
+    from pinn_cli.diagnostics.verdicts import interval
+
+    iv = interval("k", 0.1, CLASSICAL, None, 0.0, 0.05)
+    assert iv["data_source"] == "Cramér–Rao" and iv["data_std"] == 0.0004
+    assert iv["std"] == pytest.approx(0.0005)
+    weak = CLASSICAL | {"crlb_rel_std": {"k": 0.3}}  # does not identify k: no gap, no CRLB
+    iv = interval("k", 0.1, weak, None, 0.0002, 0.05)
+    assert iv["classical_gap"] is None and iv["std"] == pytest.approx(0.0002)
+
+
+def test_a_flat_profile_or_an_unreached_unknown_has_no_interval_and_a_warning():
+    from pinn_cli.diagnostics.verdicts import interval, interval_warnings
+
+    flat = interval("k", 0.1, CLASSICAL, PROFILE | {"flat": True}, 0.0001, 0.05)
+    unreached = interval("c", 2.0, {}, None, float("inf"), 0.05)
+    assert flat["interval95"] is None and unreached["interval95"] is None
+    warnings = interval_warnings({"k": flat, "c": unreached}, CLASSICAL, 0.05)
+    assert len(warnings) == 2 and all("no interval" in w for w in warnings)
+
+
+def test_a_loose_or_biased_pinn_estimate_is_warned_about():
+    from pinn_cli.diagnostics.verdicts import interval, interval_warnings
+
+    loose = interval("k", 0.1, {}, None, 0.004, 0.05)  # ± 7.8 % at 95 %
+    [w] = interval_warnings({"k": loose}, {}, 0.05)
+    assert "determined only to ± 7.8 %" in w and "equation error" in w
+    far = interval("k", 0.13, CLASSICAL, None, 0.0, 0.05)  # 30 % off the classical fit
+    warnings = interval_warnings({"k": far}, CLASSICAL, 0.05)
+    assert any("30 % off the classical fit" in w for w in warnings)
+    assert interval_warnings({"k": interval("k", 0.1, CLASSICAL, PROFILE, 0.0001, 0.05)},
+                             CLASSICAL, 0.05) == []
 
 
 def test_full_diagnostics_profile_the_pinn_and_say_so(tmp_path):
@@ -283,7 +318,13 @@ def test_full_diagnostics_profile_the_pinn_and_say_so(tmp_path):
     assert len(prof["values"]) == 3 and len(prof["deviance"]) == 3
     assert min(prof["deviance"]) == 0.0 and all(np.isfinite(prof["data_mse"]))
     assert (run / "profile.png").is_file()
-    verdict = summary(run)["identifiability"]["verdicts"]["k"]
-    assert "(profile, 95 %" in verdict or "profile flat" in verdict or \
-        "with the network's error" in verdict
+    ident = summary(run)["identifiability"]
+    verdict, iv = ident["verdicts"]["k"], ident["intervals"]["k"]
+    if prof["flat"]:  # a short run: the re-fit may find no curvature
+        assert "(flat)" in verdict and iv["interval95"] is None
+        assert any("k: no interval" in w for w in ident["warnings"])
+    else:
+        lo, hi = iv["interval95"]
+        assert f"95 % [{lo:.6g}, {hi:.6g}]" in verdict and "(profile " in verdict
+        assert iv["std"] >= iv["network_std"] > 0
     assert "classical" in verdict
