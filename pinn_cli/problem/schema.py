@@ -62,8 +62,9 @@ class PdeConf:
     # field (and its x-derivatives below the residuals' highest order in x) at x = lo and x = hi
     periodic: List[str] = field(default_factory=list)
     # how: loss (the periodic_<input> term) | embedding (the network sees cos/sin of
-    # 2 pi (x - lo)/(hi - lo) instead of x: exactly periodic, no loss term; Dong & Ni 2021)
-    periodic_by: str = "loss"
+    # 2 pi (x - lo)/(hi - lo) instead of x: exactly periodic, no loss term; Dong & Ni 2021) |
+    # auto (embedding for two or more periodic inputs, else loss)
+    periodic_by: str = "auto"
     # output transforms imposing conditions exactly: field -> expression in the inputs, the
     # constants and N (the network's output for the field), e.g. {u: "x*(1 - x)*N"}
     hard: Dict[str, str] = field(default_factory=dict)

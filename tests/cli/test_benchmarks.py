@@ -69,3 +69,24 @@ def test_noisy_target_compares_the_spread_with_twice_the_bound():
     (text, ok), = burgers_raissi.targets([_run(s, e, crlb=0.002) for s, e in
                                           enumerate((0.4, -0.4, 0.4, -0.4))], noise=0.01)
     assert not ok and math.isclose(float(text.split("ratio ")[1].split(";")[0]), 2.31)
+
+
+def _flow(noise, error_pct, covered, warnings=0, wall=100.0, crlb=1e-5):
+    truth = 0.01
+    return {"case": f"c{error_pct}", "status": "completed", "noise": noise, "truth": truth,
+            "estimate": truth * (1 + error_pct / 100), "error_pct": abs(error_pct),
+            "covered": covered, "crlb_std": crlb, "warnings": warnings, "wall_s": wall}
+
+
+def test_flow_targets_count_silent_misses_coverage_and_the_worst_run():
+    import flows
+
+    rows = [_flow(0, 0.5, True), _flow(0, -1.2, False, warnings=1),
+            _flow(0.01, 0.2, True), _flow(0.01, 0.1, True, wall=700)]
+    lines = dict((text.split(" (")[0].split(":")[0], ok) for text, ok in flows.targets(rows))
+    assert lines["clean"] is False  # 1.2 % > 1 %
+    assert lines["1 % noise"] is True  # 0.2 % of 0.01 = 2e-5 = 2 Cramér–Rao stds
+    assert lines["excluded truths without a warning"] is True  # the miss was warned about
+    assert lines["coverage 3/4"] is False and lines["slowest run 700 s"] is False
+    silent = flows.targets([_flow(0, 0.5, False)])
+    assert ("excluded truths without a warning: 1 ['c0.5']", False) in silent

@@ -209,9 +209,18 @@ def test_embedding_replaces_the_periodic_loss_term():
     assert list(losses.kinds) == ["data", "convection", "initial"]
 
 
+def test_auto_embeds_a_periodic_box_and_keeps_the_loss_term_for_one_input():
+    box = dict(CONVECTION, inputs={"x": [0.0, 1.0], "y": [0.0, 2.0], "t": [0.0, 1.0]},
+               periodic=["x", "y"], conditions={})
+    assert Problem(**box).periodic_by == "embedding"
+    assert Problem(**box).periodic_embedded == [0, 1] and Problem(**box).periodic_losses == []
+    assert Problem(**CONVECTION).periodic_by == "loss"  # one periodic input
+    assert Problem(**dict(box, periodic_by="loss")).periodic_by == "loss"  # as asked
+
+
 @pytest.mark.parametrize("changes,message", [
     ({"periodic_by": "embeding"}, r"pde.periodic_by='embeding' is not known; choose one of "
-                                  r"\['loss', 'embedding'\]"),
+                                  r"\['auto', 'loss', 'embedding'\]"),
     ({"periodic": [], "periodic_by": "embedding"}, r"pde.periodic_by=embedding but pde.periodic "
                                                    r"lists no input"),
 ])
