@@ -1,6 +1,7 @@
 """Reading HDF5 datasets with one clear message for each way a file can be wrong (a missing
 dataset, non-numbers, NaN/Inf, wrong shapes), and finding a data file by its name."""
 import importlib.resources
+import logging
 from pathlib import Path
 
 import h5py
@@ -8,15 +9,23 @@ import numpy as np
 
 from pinn_cli.errors import PinnFitError
 
+log = logging.getLogger("pinn-fit")
+
 
 def resolve_file(path: str) -> Path:
-    """A path as given (absolute, or relative to the current folder); failing that, a file of the
-    same name among the data shipped with pinn-fit (so `data/heat1d.h5` works from anywhere)."""
+    """A path as given (absolute, or relative to the current folder); failing that, and only for
+    the shipped files' own names (`NAME.h5` or `data/NAME.h5`), that file among the data shipped
+    with pinn-fit, so the defaults work from any folder. Any other missing path stays as given
+    (and fails to open): a typo in a folder never silently reads a shipped file instead."""
     p = Path(path).expanduser()
-    if p.exists() or p.is_absolute():
+    if p.exists() or p.is_absolute() or p.parts not in ((p.name,), ("data", p.name)):
         return p
     shipped = Path(str(importlib.resources.files("pinn_cli.datasets") / p.name))
-    return shipped if shipped.is_file() else p
+    if not shipped.is_file():
+        return p
+    log.info("%s is not in the current folder: reading the copy shipped with pinn-fit, %s",
+             path, shipped)
+    return shipped
 
 
 def where_of(h5) -> str:

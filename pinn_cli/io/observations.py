@@ -65,8 +65,10 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
         raise PinnFitError(f"data.sample={sample} applies to the pdebench layouts only; a "
                            f"{layout} file holds one sample: drop data.sample")
     if not path.exists():
-        raise PinnFitError(f"data.file: '{file}' does not exist (looked in {Path.cwd()} and in "
-                           "the shipped data); pass data.file=PATH/TO/FILE.h5")
+        shipped = " and, by that name, in the shipped data" if path.name == str(file) or \
+            str(file) == f"data/{path.name}" else ""
+        raise PinnFitError(f"data.file: '{file}' does not exist (looked in {Path.cwd()}"
+                           f"{shipped}); pass data.file=PATH/TO/FILE.h5")
     if path.is_dir():
         raise PinnFitError(f"data.file: '{path}' is a directory; pass the HDF5 file inside it")
     try:

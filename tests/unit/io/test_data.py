@@ -97,3 +97,14 @@ def test_shipped_data_found_from_anywhere(tmp_path, monkeypatch):
     obs = _read("data/heat1d.h5")
     assert obs.truth == {"k": pytest.approx(0.1)}
     assert obs.file.endswith("heat1d.h5")
+
+
+@pytest.mark.parametrize("path", ["mydata/heat1d.h5", "../elsewhere/heat1d.h5"])
+def test_a_missing_file_in_another_folder_never_falls_back_to_shipped_data(path, tmp_path,
+                                                                          monkeypatch):
+    """Only the shipped files' own names (NAME.h5, data/NAME.h5) fall back to the shipped copy:
+    a typo in a folder name fails instead of silently reading the shipped heat1d data."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PinnFitError, match="heat1d.h5"):
+        _read(path)
+    assert _read("heat1d.h5").truth == {"k": pytest.approx(0.1)}
