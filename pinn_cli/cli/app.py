@@ -119,6 +119,21 @@ def _version(command: str) -> None:
         sys.exit(2)
 
 
+def _sweep_outcome() -> None:
+    """Exit 1, after the sweep's summary.csv is written, when some of its runs did not complete."""
+    from pinn_cli.io.runs import UNFINISHED
+
+    runs = UNFINISHED.get("runs")
+    if runs:
+        counts = {}
+        for status in runs.values():
+            counts[status] = counts.get(status, 0) + 1
+        print(f"Error: {len(runs)} run(s) of the sweep did not complete ("
+              + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"): see "
+              f"{Path(UNFINISHED['folder']) / 'summary.csv'} and each run's log", file=sys.stderr)
+        sys.exit(1)
+
+
 def _command(name: str, config_name: str, workflow: str, prepare=None):
     """The console script `name`: Hydra composes conf/<config_name>.yaml, then `workflow`
     (package.module:function, imported inside the task: torch loads only then) runs it;
@@ -140,6 +155,7 @@ def _command(name: str, config_name: str, workflow: str, prepare=None):
         except BrokenPipeError:  # output piped into a reader that stopped (`| head`)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)
+        _sweep_outcome()
 
     entry.__doc__ = f"`{name}`: {workflow}"
     return entry

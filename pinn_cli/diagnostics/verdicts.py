@@ -66,8 +66,8 @@ def interval_warnings(intervals: Dict[str, Dict], classical: Dict,
         if rel > rel_std_limit / 2:
             out.append(f"{name} is determined only to ± {100 * Z95 * rel:.2g} % (95 %), mostly "
                        + ("by the network's own equation error: its fields do not satisfy the "
-                          "equations closely (train longer, a larger network, pde.periodic_by="
-                          "embedding for periodic inputs)" if iv["network_std"] >=
+                          "equations closely (train longer, or a larger network such as "
+                          "arch=modified_mlp; docs/remedies.md)" if iv["network_std"] >=
                           (iv["data_std"] or 0.0) else "by the data's noise"))
         gap, c = iv["classical_gap"], classical.get("crlb_std", {}).get(name)
         if gap is not None and c is not None and gap > 3 * c and \

@@ -144,12 +144,21 @@ def write_csv(rows: List[Dict[str, object]], target) -> None:
         write_csv(rows, f)
 
 
+# What the last `-m` sweep of this process left undone: (sweep folder, {run folder: status})
+# for every run that did not complete; the command exits non-zero when it is not empty.
+UNFINISHED: Dict[str, object] = {}
+
+
 class SweepSummary(Callback):
     """Hydra callback: at the end of every `-m` sweep, summary.csv in the sweep folder, the
-    same table as `pinn-inspect SWEEP_FOLDER --csv`."""
+    same table as `pinn-inspect SWEEP_FOLDER --csv`, and `UNFINISHED` set to the runs that did
+    not complete."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         folder = Path(config.hydra.sweep.dir)
         runs = find_runs(folder)
         if runs:
             write_csv(table(runs), folder / "summary.csv")
+        UNFINISHED.clear()
+        UNFINISHED.update(folder=str(folder), runs={str(r.folder): r.status for r in runs
+                                                     if r.status != "completed"})

@@ -183,3 +183,12 @@ def test_settings_that_tell_rows_apart_are_never_cut_short(tmp_path):
     text = out.getvalue()
     assert "Annealing" in text and "GradNorm" in text, text
     assert "pinn_cli.w" not in text
+
+
+def test_a_sweep_with_a_failed_run_finishes_the_others_writes_summary_and_exits_1(tmp_path):
+    r = run_cli(["-m", *TINY, "data.n_obs=100,0", "hydra.sweep.dir=sweep"], tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    # data.n_obs=0 is refused before training: the run leaves no summary.json
+    assert "1 run(s) of the sweep did not complete (no summary 1)" in r.stderr
+    rows = list(csv.DictReader(open(tmp_path / "sweep" / "summary.csv")))
+    assert sorted(row["status"] for row in rows) == ["completed", "no summary"]
