@@ -13,7 +13,7 @@ from pinn_cli.basis.schema import BasisConfig, BasisQueryConf, BasisTrainConf, Q
 from pinn_cli.diagnostics.schema import (DiagnosticsFullConf, DiagnosticsOffConf,
                                          DiagnosticsQuickConf)
 from pinn_cli.io.schema import CollocationConf, DataConf
-from pinn_cli.model.schema import Engine, FourierMLPConf, MLPConf
+from pinn_cli.model.schema import Engine, FourierMLPConf, MLPConf, SizedConf
 from pinn_cli.problem.schema import PdeConf, Scaling
 from pinn_cli.training.schema import (AnnealingConf, CausalConf, ContinuationConf, FixedConf,
                                       JointConf, LbfgsConf, MarchingConf, NTKConf, OnDivergence,
@@ -78,6 +78,7 @@ SCHEMAS = {
     "pde_schema": PdeConf,
     "data_schema": DataConf,
     "mlp_schema": MLPConf,
+    "sized_schema": SizedConf,
     "fourier_mlp_schema": FourierMLPConf,
     "fixed_schema": FixedConf,
     "annealing_schema": AnnealingConf,

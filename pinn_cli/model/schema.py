@@ -1,6 +1,7 @@
 """Schemas of the `arch` group (model.nets) and of the `derivatives` setting (model.derivatives)."""
 from dataclasses import dataclass
 from enum import Enum
+from typing import Optional
 
 from omegaconf import MISSING
 
@@ -18,6 +19,14 @@ class MLPConf:
     _target_: str = MISSING  # named by each option file
     width: int = MISSING
     depth: int = MISSING
+    activation: str = MISSING
+
+
+@dataclass
+class SizedConf:
+    _target_: str = MISSING  # named by each option file
+    width: Optional[int] = None  # None: the chosen network's own (20 MLP, 50 modified MLP)
+    depth: Optional[int] = None  # None: the chosen network's own (8 MLP, 4 modified MLP)
     activation: str = MISSING
 
 
