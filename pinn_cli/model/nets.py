@@ -132,6 +132,7 @@ class ModifiedMLP(_Scaled):
             h = u + h.linear(layer).act(self.act_step) * v_u  # = (1 − Z) ⊙ U + Z ⊙ V
         return h.linear(self.head)
 
+
 class FourierMLP(_Scaled):
     """MLP on random Fourier features of the scaled input z ∈ [-1, 1]^d (Tancik et al. 2020,
     "Fourier features let networks learn high frequency functions in low dimensional domains";
