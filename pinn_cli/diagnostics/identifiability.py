@@ -13,7 +13,7 @@ module fits the same observations classically and states what the data can ident
   its square roots are the smallest standard deviations any unbiased estimator can reach, and
   the correlation matrix shows unknowns that trade off against each other;
 - *training warnings* from the run's logs: an unknown with negligible gradient, one pinned at a
-  bound, one still drifting when the data loss has flattened, a loss weight λ that exploded;
+  bound, one still moving at the end of training (not converged), a loss weight λ that exploded;
 - the *equation std* of each unknown (pinn_cli.diagnostics.equation_error), the network's own
   error, and a 95 % interval that adds it to the data's (pinn_cli.diagnostics.verdicts.interval);
 - with `diagnostics=full`, the *profile* of each unknown with the network re-fitted at fixed

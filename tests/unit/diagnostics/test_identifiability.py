@@ -92,12 +92,50 @@ def test_two_unknowns_get_a_correlation_matrix(tmp_path):
 def test_training_warnings_read_the_logs():
     problem = _problem("pde.unknowns.k.bounds=[0.2,1.0]")
     steps = list(range(0, 1000, 100))
-    logs = {"params.csv": {"step": steps, "k": [0.5] * 5 + [0.3, 0.25, 0.2, 0.2, 0.2],
+    logs = {"params.csv": {"step": steps, "phase": ["identify"] * 10,
+                           "k": [0.5] * 5 + [0.3, 0.25, 0.2, 0.2, 0.2],
                            "dL:data/dk": [1.0] * 10},
-            "losses.csv": {"step": steps, "total": [1.0] * 10, "data": [1e-3] * 10},
+            "losses.csv": {"step": steps, "phase": ["identify"] * 10, "total": [1.0] * 10,
+                           "data": [1e-3] * 10},
             "grad_norms.csv": {"step": steps, "lambda:data": [1.0] * 9 + [5e4]}}
     w = " ".join(training_warnings(problem, {"k": 0.2}, logs))
     assert "pinned at a bound" in w and "lambda:data reached 5e+04" in w
+
+
+def _logs(k, total, dk=1.0):
+    """Logs of a run with 2000 identify steps then 1000 L-BFGS steps, a row every 100 steps:
+    k and the total loss as functions of the step."""
+    steps = list(range(0, 3001, 100))
+    phase = ["identify" if s < 2000 else "lbfgs" for s in steps]
+    return {"params.csv": {"step": steps, "phase": phase, "k": [k(s) for s in steps],
+                           "dL:heat/dk": [dk] * len(steps)},
+            "losses.csv": {"step": steps, "phase": phase, "total": [total(s) for s in steps]}}
+
+
+def test_a_run_whose_unknown_still_moves_is_told_with_numbers():
+    # k rises 1e-5 per step: from 0.128 to 0.130 over the L-BFGS tail (steps 2800-3000)
+    logs = _logs(lambda s: 0.1 * (1 + 1e-4 * s), lambda s: 0.9 ** (s / 100))
+    w = training_warnings(_problem(), {"k": 0.13}, logs)
+    assert len(w) == 1
+    assert w[0].startswith("k moved 1.5 % over the last 200 steps of the 'lbfgs' phase")
+    assert "loss still falling 10 % per 100 steps" in w[0]
+    assert "schedule.lbfgs_steps" in w[0]
+
+
+def test_a_converged_run_gets_no_convergence_warning():
+    # moved 0.3 % over the tail (the most a completed default run moves), the loss still
+    # falling under L-BFGS as it does in those runs
+    k = lambda s: 0.1 * (1 + 1.5e-5 * max(s - 2800, 0))  # noqa: E731
+    w = training_warnings(_problem(), {"k": 0.1}, _logs(k, lambda s: 0.92 ** (s / 100)))
+    assert w == []
+
+
+def test_an_unknown_near_zero_is_not_flagged_as_negligible():
+    # truth 1e-6: |dL/dk| x |k| is tiny, |dL/dk| x the guess's magnitude is not
+    logs = _logs(lambda s: 1e-6, lambda s: 1.0, dk=1e-3)
+    assert training_warnings(_problem(), {"k": 1e-6}, logs) == []
+    logs = _logs(lambda s: 1e-6, lambda s: 1.0, dk=1e-9)
+    assert "stayed negligible" in " ".join(training_warnings(_problem(), {"k": 1e-6}, logs))
 
 
 class _Parabola:
