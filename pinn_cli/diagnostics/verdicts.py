@@ -1,6 +1,7 @@
-"""Verdicts in words: what the data identify (from the classical fit's Cramér–Rao bound), the
-interval of each unknown with the network's own error in it, how the PINN's estimate compares
-with the classical fit, and warnings read from the run's logs (an unknown with negligible
+"""Verdicts in words: what the data identify (from the classical fit's Cramér–Rao bound) and,
+separately, whether the PINN's estimate agrees with the classical fit in Cramér–Rao stds (or
+that the reference model misses the data), the interval of each unknown with the network's own
+error in it, and warnings read from the run's logs (an unknown with negligible
 gradient, pinned at a bound, still moving; a loss weight that exploded)."""
 import math
 from typing import Dict, List
@@ -161,10 +162,40 @@ def training_warnings(problem, estimates, logs) -> List[str]:
     return out
 
 
+MISFIT_LIMIT = 3.0  # a classical fit whose rms residual exceeds 3 noise stds misses the data
+AGREE_BOUNDS = 3.0  # a PINN within 3 Cramér–Rao stds of the classical estimate agrees with it
+
+
+def _pct(fraction: float) -> str:
+    return f"{100 * fraction:.2g}" if 100 * fraction < 100 else f"{100 * fraction:.0f}"
+
+
+def classical_says(c: Dict, name: str, est: float, rel_std_limit: float) -> str:
+    """What the classical fit `c` says of `name`, in two separate parts: whether the data
+    identify it (its Cramér–Rao relative std below `rel_std_limit`: ", identifiable" marks it),
+    and whether the PINN's `est` agrees with the classical estimate, in Cramér–Rao stds
+    ("bounds"). A fit whose rms residual is over MISFIT_LIMIT noise stds gives no verdict: the
+    reference model does not describe these data."""
+    misfit = c["rms_residual"] / max(c["sigma"], 1e-300)
+    if misfit > MISFIT_LIMIT:
+        return f"the reference model does not fit these data (misfit {misfit:.2g}× the noise)"
+    if not identifies(c, name, rel_std_limit):
+        said = "WEAKLY identifiable: the data barely constrain it"
+    else:
+        said = f"identifiable: the data identify {name} (± {_pct(c['crlb_rel_std'][name])} %)"
+    std, ref = c["crlb_std"][name], c["estimate"][name]
+    if std is None or not 0 < std < math.inf:
+        return said
+    bounds = abs(est - ref) / std
+    if bounds <= AGREE_BOUNDS:
+        return f"{said}; PINN agrees with the classical fit ({bounds:.1f} bounds)"
+    gap = f" ({_pct(abs(est - ref) / abs(ref))} %)" if ref else ""
+    return f"{said}; PINN is {bounds:.1f} bounds{gap} from the classical fit: do not trust it yet"
+
+
 def verdict(report, estimates, rel_std_limit) -> Dict[str, str]:
     """One line per unknown: PINN estimate, its interval (report["interval"]), the classical
-    estimate ± CRLB std, and whether the data identify it (CRLB relative std below
-    `rel_std_limit`)."""
+    estimate ± CRLB std, and what the classical fit says (classical_says)."""
     c = report.get("classical", {})
     lines = {}
     for name, est in estimates.items():
@@ -183,12 +214,10 @@ def verdict(report, estimates, rel_std_limit) -> Dict[str, str]:
                 (" (flat)" if p["flat"] else "")
         if "estimate" in c:
             std = c["crlb_std"][name]
-            ok = identifies(c, name, rel_std_limit)
             std = std if std is not None and math.isfinite(std) else math.inf
             line += (f", classical {c['estimate'][name]:.6g} ± {std:.2g} (Cramér–Rao, "
                      f"σ from the {c['sigma_source'].split(' (')[0]}), "
-                     + ("identifiable" if ok else "WEAKLY identifiable: the data barely "
-                        "constrain it"))
+                     + classical_says(c, name, est, rel_std_limit))
         else:
             line += f", no classical cross-check ({c.get('skipped', 'off')})"
         lines[name] = line

@@ -8,7 +8,7 @@ from pinn_cli.io.observations import Observations
 from pinn_cli.targets import call
 from pinn_cli.diagnostics.classical import SolverModel, classical_fit
 from pinn_cli.diagnostics.identifiability import Quick
-from pinn_cli.diagnostics.verdicts import training_warnings
+from pinn_cli.diagnostics.verdicts import training_warnings, verdict
 from pinn_cli.solvers import heat1d_series
 
 register()
@@ -69,8 +69,39 @@ def test_well_posed_run_is_identifiable_and_a_wrong_pinn_is_called_out(tmp_path)
     obs = _heat_obs(np.linspace(0, 0.5, 11), 0.01, 0)
     report = Quick()(problem=problem, obs=obs, noise=0.01, estimates={"k": 0.07},
                      run_dir=tmp_path, logs={})
-    assert ", identifiable" in report["verdict"]["k"]
+    assert ", identifiable: the data identify k (± " in report["verdict"]["k"]
+    assert "; PINN is " in report["verdict"]["k"]
+    assert report["verdict"]["k"].endswith(" bounds (30 %) from the classical fit: do not trust "
+                                           "it yet")
     assert any("do not trust it yet" in w for w in report["warnings"])
+
+
+def _classical(rel_std=0.0008, rms=0.01):
+    """A classical fit of k = 0.1 with Cramér–Rao std 0.1 x rel_std, the noise std 0.01."""
+    return {"estimate": {"k": 0.1}, "crlb_std": {"k": 0.1 * rel_std},
+            "crlb_rel_std": {"k": rel_std}, "rms_residual": rms, "sigma": 0.01,
+            "sigma_source": "configured noise (data.noise x std(field))"}
+
+
+@pytest.mark.parametrize("pinn, says", [
+    (0.10003, "identifiable: the data identify k (± 0.08 %); PINN agrees with the classical fit "
+              "(0.4 bounds)"),
+    # 6.2 bounds but only 0.5 % off: the data identify k, the PINN has not found it
+    (0.100496, "identifiable: the data identify k (± 0.08 %); PINN is 6.2 bounds (0.5 %) "
+               "from the classical fit: do not trust it yet")])
+def test_a_verdict_says_what_the_data_identify_and_whether_the_pinn_agrees(pinn, says):
+    line = verdict({"classical": _classical()}, {"k": pinn}, 0.05)["k"]
+    assert line.endswith(", " + says)
+
+
+def test_a_weak_verdict_and_a_reference_model_that_misses_the_data():
+    weak = verdict({"classical": _classical(rel_std=0.3)}, {"k": 0.12}, 0.05)["k"]
+    assert ", WEAKLY identifiable: the data barely constrain it; PINN agrees with the " \
+        "classical fit (0.7 bounds)" in weak
+    misfit = verdict({"classical": _classical(rms=0.12)}, {"k": 0.1}, 0.05)["k"]
+    assert misfit.endswith(", the reference model does not fit these data (misfit 12× the "
+                           "noise)")
+    assert ", identifiable" not in misfit
 
 
 def test_two_unknowns_get_a_correlation_matrix(tmp_path):
@@ -278,7 +309,7 @@ def test_no_correlation_from_a_flat_profile():
 
 
 CLASSICAL = {"estimate": {"k": 0.1003}, "crlb_rel_std": {"k": 0.004}, "crlb_std": {"k": 0.0004},
-             "sigma_source": "configured noise (x)"}
+             "rms_residual": 0.01, "sigma": 0.01, "sigma_source": "configured noise (x)"}
 PROFILE = {"flat": False, "center": 0.1, "std": 0.0004, "interval95": [0.0992, 0.1008]}
 
 
