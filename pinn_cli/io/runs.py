@@ -6,6 +6,7 @@ Torch-free: reading folders needs only the CSV/JSON/YAML files a run writes."""
 import csv
 import json
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +41,23 @@ def _flatten(node, prefix="") -> Dict[str, object]:
     return out
 
 
+RESOLVER = re.compile(r"\$\{[\w.\-]+:")  # `${name:...}`: a resolver call, e.g. oc.env
+
+
+def _inert(node):
+    """The config's plain values with every resolver call escaped to literal text, so that
+    reading someone else's run folder never asks this machine for anything (`${oc.env:SECRET}`
+    stays as written); plain `${a.b}` references still resolve."""
+    if isinstance(node, dict):
+        return {k: _inert(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inert(v) for v in node]
+    return RESOLVER.sub(lambda m: "\\" + m.group(0), node) if isinstance(node, str) else node
+
+
 def read_run(folder: Path) -> Run:
-    cfg = OmegaConf.load(folder / ".hydra" / "config.yaml")
+    cfg = OmegaConf.create(_inert(OmegaConf.to_container(
+        OmegaConf.load(folder / ".hydra" / "config.yaml"), resolve=False)))
     try:
         config = _flatten(OmegaConf.to_container(cfg, resolve=True))
     except Exception:  # an interpolation that cannot resolve outside the run: keep it as text

@@ -198,3 +198,18 @@ def test_a_sweep_with_a_failed_run_finishes_the_others_writes_summary_and_exits_
     assert "1 run(s) of the sweep did not complete (no summary 1)" in r.stderr
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "summary.csv")))
     assert sorted(row["status"] for row in rows) == ["completed", "no summary"]
+
+
+def test_reading_a_folder_never_resolves_its_resolvers(tmp_path, monkeypatch):
+    """`${oc.env:...}` in someone else's config stays text; plain references still resolve."""
+    monkeypatch.setenv("PINN_TEST_SECRET", "s3cr3t-value")
+    hydra = tmp_path / "run" / ".hydra"
+    hydra.mkdir(parents=True)
+    (hydra / "config.yaml").write_text(
+        "seed: 3\nnote: ${oc.env:PINN_TEST_SECRET}\nlabel: x${oc.env:PINN_TEST_SECRET}y\n"
+        "copy: ${seed}\n")
+    (run,) = find_runs(tmp_path)
+    assert run.config["note"] == "${oc.env:PINN_TEST_SECRET}"
+    assert run.config["label"] == "x${oc.env:PINN_TEST_SECRET}y"
+    assert run.config["copy"] == 3
+    assert "s3cr3t-value" not in json.dumps(run.config)
