@@ -109,7 +109,8 @@ def convergence_warnings(problem, params: Dict, losses: Dict | None) -> List[str
     phase = params["phase"][j]
     fall = ""
     if losses and losses.get("total"):
-        a, b = _final_tail(losses)[0], _final_tail(losses)[-1]
+        loss_tail = _final_tail(losses)
+        a, b = loss_tail[0], loss_tail[-1]
         l0, l1 = losses["total"][a], losses["total"][b]
         ds = losses["step"][b] - losses["step"][a]
         rate = 1 - (l1 / l0) ** (100 / ds) if ds > 0 and l0 > 0 and l1 > 0 else 0.0
