@@ -27,18 +27,25 @@ Only the chosen sample is read from disk.
 ``n_obs`` points are drawn at random with their own seed and Gaussian noise of std
 ``noise * std(field)`` is added (the protocol of Raissi et al. 2019). File attributes named like
 an unknown (e.g. ``nu``) are the truth the run reports against (grouped files: the chosen group's
-attributes first, then the file's; other attributes, such as PDEBench's ``config``, are ignored).
+attributes first, then the file's; other attributes, such as PDEBench's ``config``, are ignored);
+one that is not a single finite real number (NaN, Inf, a string, an array) is ignored with a
+warning, and that truth is unknown. Data that cannot identify anything (io.degenerate) is refused
+before training.
 """
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import h5py
 import numpy as np
 
 from pinn_cli.errors import PinnFitError
+from pinn_cli.io.degenerate import Source, check_observations
 from pinn_cli.io.hdf5 import column, mesh, read_dataset, resolve_file
 from pinn_cli.io.pdebench import read_pdebench, read_pdebench_grouped
+
+log = logging.getLogger("pinn-fit")
 
 
 @dataclass
@@ -74,11 +81,7 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
     try:
         with h5py.File(path, "r") as h5:
             xs, ys, attrs = READERS[layout](h5, coords, fields, sample)
-            truth = {}
-            for k in unknowns:
-                owner = next((a for a in attrs if k in a), None)
-                if owner is not None:
-                    truth[k] = float(np.asarray(owner[k]))
+            truth = _truth(attrs, unknowns, path)
     except OSError as err:
         raise PinnFitError(f"data.file: cannot read '{path}' as HDF5 ({err}); check the path "
                            "and that the file is an HDF5 file readable by you") from None
@@ -86,19 +89,68 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
     y = np.stack([ys[f] for f in fields], axis=1)
     _check_domain(x, inputs, domain)
     n = len(x)
+    source = Source(str(path), fields, n)
+    check_observations(x, y, inputs, list(fields), unknowns, source)
     rng = np.random.default_rng(seed)
     if n_obs is not None:
         if not 0 < n_obs <= n:
             raise PinnFitError(f"data.n_obs={n_obs}, but '{path}' has {n} points; choose "
-                               f"1..{n}, or data.n_obs=null for all")
+                               f"2..{n}, or data.n_obs=null for all")
         keep = rng.choice(n, size=n_obs, replace=False)
         x, y = x[keep], y[keep]
+        source.n_obs, source.seed = n_obs, seed
+        check_observations(x, y, inputs, list(fields), unknowns, source)
     if not 0 <= noise < np.inf:
         raise PinnFitError(f"data.noise={noise} must be a finite number >= 0 (a fraction of "
                            "std(field))")
     if noise > 0:
         y = y + noise * y.std(axis=0) * rng.standard_normal(y.shape)
     return Observations(x, y, list(fields), str(path), n, truth)
+
+
+def _truth(attrs, unknowns, path) -> Dict[str, float]:
+    """The truth of each unknown named by an attribute (the first of `attrs` that has it); one
+    that is not a single finite real number is ignored with a warning: its truth is unknown."""
+    truth = {}
+    for k in unknowns:
+        owner = next((a for a in attrs if k in a), None)
+        if owner is None:
+            continue
+        value, why = _attribute_number(owner, k)
+        if why is None:
+            truth[k] = value
+        else:
+            log.warning("attribute '%s' of '%s' %s: ignored, the truth of %s is unknown (as for "
+                        "a file without the attribute)", k, path, why, k)
+    return truth
+
+
+def _attribute_number(owner, name) -> Tuple[Optional[float], Optional[str]]:
+    """(the attribute's value, None), or (None, why it is not a single finite real number)."""
+    try:
+        shape = owner.get_id(name).shape
+    except (KeyError, OSError, TypeError, ValueError, RuntimeError):
+        shape = None
+    if shape is not None and int(np.prod(shape)) != 1:
+        return None, f"is an array of shape {tuple(shape)}, not one number"
+    try:
+        arr = np.asarray(owner[name])
+    except (KeyError, OSError, TypeError, ValueError, RuntimeError) as err:
+        return None, f"cannot be read ({err})"
+    if arr.size != 1:
+        return None, f"holds {arr.size} values, not one number"
+    if arr.dtype.kind not in "iuf":
+        value = arr.reshape(-1)[0]
+        value = value.item() if isinstance(value, np.generic) else value
+        value = value.decode(errors="replace") if isinstance(value, bytes) else value
+        kind = "a string" if isinstance(value, str) else {
+            "b": "a boolean", "c": "a complex number"}.get(arr.dtype.kind, f"of type {arr.dtype}")
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        return None, f"is {shown} ({kind}), not a real number"
+    value = float(arr.reshape(-1)[0])
+    if not np.isfinite(value):
+        return None, f"is {value}, not a finite number"
+    return value, None
 
 
 def _check_names(coords, fields, inputs, outputs):

@@ -1,12 +1,15 @@
 """Hostile input, generated (hypothesis): malformed HDF5 files and malformed overrides end in one
 clear message (PinnFitError, which the CLI prints as one line with exit code 2, or Hydra's own
-one-line config error, exit code 1), never another exception, and write nothing."""
+one-line config error, exit code 1), never another exception, and write nothing. Through pinn-fit
+itself: hostile files (broken links, missing virtual sources, terabyte declared shapes) and
+degenerate data stop before training with one message; a bad truth attribute only warns."""
 import os
 import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 import torch
 from hydra import compose, initialize_config_module
 from hydra.errors import HydraException
@@ -19,10 +22,14 @@ from pinn_cli.io.observations import read_observations
 from pinn_cli.errors import PinnFitError
 from pinn_cli.workflows.build import build
 
+from conftest import QUICK, run_cli, run_dirs, summary
+
 register()
 
 MUTATIONS = ["delete", "rename", "rank", "short", "nan", "inf", "empty", "int", "string",
-             "complex", "group", "scalar", "axes_attr", "transpose"]
+             "complex", "group", "scalar", "axes_attr", "transpose", "constant", "tiny", "huge",
+             "soft_link", "external_link", "virtual", "truth"]
+BAD_TRUTH = [np.nan, np.inf, "0.1", np.array([0.1, 0.2]), 1j, np.bool_(True)]
 DATASETS = ["x", "t", "usol"]
 
 
@@ -48,8 +55,11 @@ def _mutate(path, what, name, where, draw_bytes):
         path.mkdir()
         return
     with h5py.File(path, "a") as f:
-        if not isinstance(f.get(name), h5py.Dataset):
+        if what == "truth":
+            f.attrs["k"] = BAD_TRUTH[where % len(BAD_TRUTH)]
             return
+        if not isinstance(f.get(name), h5py.Dataset) or f[name].size > 10 ** 6:
+            return  # nothing to mutate, or declared too large to read (mutation "huge")
         arr = f[name][()]
         del f[name]
         if what == "delete":
@@ -83,6 +93,21 @@ def _mutate(path, what, name, where, draw_bytes):
             f[name].attrs["axes"] = ["x", "x"] if where % 2 else ["a", "b", "c"]
         elif what == "transpose":
             f[name] = np.asarray(arr).T
+        elif what == "constant":
+            f[name] = np.full(np.shape(arr), float(where))
+        elif what == "tiny":
+            f[name] = 1e-35 * np.real(np.asarray(arr, dtype=complex))
+        elif what == "huge":  # 8 TB declared, nothing written
+            f.create_dataset(name, shape=(10 ** 12,) if where % 2 else (10 ** 6, 10 ** 6),
+                             dtype="f8", chunks=True)
+        elif what == "soft_link":
+            f[name] = h5py.SoftLink("/nowhere")
+        elif what == "external_link":
+            f[name] = h5py.ExternalLink("missing.h5", "/" + name)
+        elif what == "virtual":
+            layout = h5py.VirtualLayout(shape=np.shape(arr) or (1,), dtype="f8")
+            layout[...] = h5py.VirtualSource("missing.h5", name, shape=np.shape(arr) or (1,))
+            f.create_virtual_dataset(name, layout, fillvalue=np.nan if where % 2 else 0.0)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -114,9 +139,13 @@ def test_malformed_files_give_one_message(nx, nt, mutations, junk, layout, n_obs
                                     domain={"x": (0.0, 1.0), "t": (0.0, 0.5)})
         except PinnFitError as err:
             assert str(err) and "\n" not in str(err)
-        else:  # what was accepted is usable: finite, matching shapes
-            assert obs.x.shape[0] == obs.y.shape[0] > 0 and obs.x.shape[1] == 2
+        else:  # what was accepted is usable: finite, matching shapes, not degenerate
+            assert obs.x.shape[0] == obs.y.shape[0] > 1 and obs.x.shape[1] == 2
             assert np.isfinite(obs.x).all() and np.isfinite(obs.y).all()
+            for v in (*obs.x.T, *obs.y.T):
+                assert np.ptp(v) > 1e-12 * np.abs(v).max() and np.ptp(v) > 0
+            assert np.abs(obs.y).max() >= 1e-30
+            assert set(obs.truth) <= {"k"} and all(np.isfinite(list(obs.truth.values())))
         assert sorted(os.listdir(tmp)) == before
 
 
@@ -181,3 +210,89 @@ def test_malformed_overrides_give_one_message(picks, data):
             os.chdir(cwd)
             torch.set_default_dtype(torch.float32)
         assert os.listdir(tmp) == []
+
+
+# --- hostile and degenerate files through pinn-fit -------------------------------------------
+TINY = [q for q in QUICK if not q.startswith(("schedule.", "data.n_obs"))] + [
+    "schedule.pretrain_steps=5", "schedule.identify_steps=5", "schedule.lbfgs_steps=2",
+    "diagnostics=off"]
+
+
+def _heat_file(path, **change):
+    """A valid heat1d grid file (truth k = 0.1), then `change`: name -> a function of the open
+    file and the dataset's name that writes the replacement."""
+    _valid(path, 21, 11)
+    with h5py.File(path, "a") as f:
+        for name, write in change.items():
+            if name in f:
+                del f[name]
+            write(f, name)
+    return path
+
+
+def _virtual(f, name):
+    layout = h5py.VirtualLayout(shape=(21, 11), dtype="f8")
+    layout[...] = h5py.VirtualSource("gone.h5", "u", shape=(21, 11))
+    f.create_virtual_dataset(name, layout, fillvalue=0.0)
+
+
+def _set(value):
+    def write(f, name):
+        f[name] = value
+    return write
+
+
+HOSTILE = {
+    "huge": ({"usol": lambda f, n: f.create_dataset(n, shape=(10 ** 6, 10 ** 6), dtype="f8",
+                                                    chunks=True)}, [],
+             "data.fields.u: dataset 'usol' in 'obs.h5' declares shape (1000000, 1000000) of "
+             "float64, 8 TB once read as 64-bit floats, more than half of the"),
+    "soft_link": ({"usol": _set(h5py.SoftLink("/nowhere"))}, [],
+                  "data.fields.u: dataset 'usol' in 'obs.h5' cannot be opened: 'usol' is a soft "
+                  "link to '/nowhere', which does not exist"),
+    "external_link": ({"t": _set(h5py.ExternalLink("gone.h5", "/t"))}, [],
+                      "data.coords.t: dataset 't' in 'obs.h5' cannot be opened: 't' is an "
+                      "external link to '/t' in file 'gone.h5', which is missing"),
+    "virtual": ({"usol": _virtual}, [],
+                "data.fields.u: dataset 'usol' in 'obs.h5' is a virtual dataset, and its source "
+                "file 'gone.h5' is missing"),
+    "constant": ({"usol": _set(np.full((21, 11), 2.5))}, [],
+                 "'usol' in 'obs.h5' is constant (all 231 values equal 2.5): nothing can be "
+                 "fitted"),
+    "tiny": ({"usol": _set(1e-33 * np.ones((21, 1)) * np.linspace(1, 2, 11))}, [],
+             "its largest |u| is 2e-33, below 1e-30, where 32-bit floats lose precision"),
+    "one_time": ({"t": _set(np.array([0.2])), "usol": _set(np.ones((21, 1)) *
+                                                         np.linspace(1, 2, 21)[:, None])}, [],
+                 "data.coords.t: all 21 points of 'obs.h5' have t = 0.2"),
+    "one_observation": ({}, ["data.n_obs=1"],
+                        "data: only 1 observation in the 1 points drawn from 'obs.h5'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_and_degenerate_files_give_one_message_before_training(tmp_path, case):
+    change, extra, message = HOSTILE[case]
+    _heat_file(tmp_path / "obs.h5", **change)
+    r = run_cli(TINY + ["data.file=obs.h5", *extra], tmp_path)
+    out = r.stdout + r.stderr
+    assert r.returncode == 2 and "Traceback" not in out, out
+    assert message in " ".join(out.split()), out
+    assert len([line for line in out.splitlines() if line.startswith("ERROR")]) == 1, out
+    (run,) = run_dirs(tmp_path / "outputs")
+    assert not (run / "params.csv").exists()  # refused before training
+
+
+@pytest.mark.parametrize("value", [np.nan, -np.inf, "0.1", np.array([0.1, 0.2])])
+def test_a_bad_truth_attribute_is_ignored_with_one_warning_and_the_run_goes_on(tmp_path, value):
+    _heat_file(tmp_path / "obs.h5")
+    with h5py.File(tmp_path / "obs.h5", "a") as f:
+        f.attrs["k"] = value
+    r = run_cli(TINY + ["data.file=obs.h5", "data.n_obs=100"], tmp_path)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0 and "Traceback" not in out, out
+    warned = [line for line in out.splitlines() if "attribute 'k' of 'obs.h5'" in line]
+    assert len(warned) == 1 and warned[0].startswith("WARNING"), out
+    assert "truth of k is unknown" in " ".join(out.split())
+    (run,) = run_dirs(tmp_path / "outputs")
+    s = summary(run)
+    assert s["status"] == "completed" and s["unknowns"]["k"]["truth"] is None
