@@ -168,16 +168,17 @@ def _phases(cfg, problem, weighting):
 
 
 def _train(trainer, run):
-    """Run the trainer; a run that stops on an error records why, keeps what it wrote and
-    re-raises."""
+    """Run the trainer; a run that stops on an error records why (status failed, or the
+    error's own: diverged, stalled), keeps what it wrote and re-raises. After Ctrl-C or SIGTERM
+    both signals stay ignored (hold_signals): a second one while the run writes its summary and
+    exits cannot turn status interrupted and exit code 130 into a kill."""
     try:
-        return trainer.run()
+        return trainer.run(hold_signals=True)
     except Exception as err:
         run.close()
-        status = "diverged" if isinstance(err, DivergedError) else "failed"
-        where = {"diverged_at": {"step": err.step, "phase": err.phase, "terms": err.terms}} \
-            if isinstance(err, DivergedError) else {}
-        run.summary(status, error=f"{type(err).__name__}: {err}", **where)
+        known = isinstance(err, PinnFitError)
+        run.summary(err.status if known else "failed", error=f"{type(err).__name__}: {err}",
+                    **(err.record() if known else {}))
         _plots(run.cfg, run.run_dir, run.truth)
         raise
     finally:
