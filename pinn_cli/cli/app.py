@@ -15,10 +15,11 @@ from pathlib import Path
 
 import hydra
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
+from pinn_cli.cli.resume import resume_argv
 
 log = logging.getLogger("pinn-fit")
 register()
@@ -37,12 +38,28 @@ def _report(err: BaseException, code: int) -> None:
         sys.exit(code)
 
 
+def _occupied(folder, names) -> None:
+    """Refuse an output folder that already holds files (`names`), naming what they are."""
+    held = ".hydra" in names or "multirun.yaml" in names
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    what = "a run of pinn-fit" if held else f"files that are not pinn-fit's ({shown})"
+    print(f"Error: the output folder {folder} already holds {what}; pinn-fit writes only into a "
+          "new or empty folder and never overwrites one. Choose another hydra.run.dir (sweeps: "
+          "hydra.sweep.dir)" + (f", or continue that run with resume={folder}" if held else ""),
+          file=sys.stderr)
+    sys.exit(2)
+
+
 class WritableOutput(Callback):
     """Hydra callback: before Hydra creates the run (or sweep) folder, check that it can, so a
-    read-only or missing parent gives one message instead of Hydra's stack trace."""
+    read-only or missing parent gives one message instead of Hydra's stack trace, and that it
+    is new or empty (or the folder `resume` continues), so nothing in it is overwritten."""
 
-    def _check(self, folder):
+    def _check(self, folder, resume):
         try:
+            names = sorted(p.name for p in Path(folder).iterdir()) if Path(folder).is_dir() else []
+            if resume is None and names:
+                _occupied(folder, names)
             Path(folder).mkdir(parents=True, exist_ok=True)
             probe = Path(folder) / ".pinn-fit-write-test"
             probe.write_text("")
@@ -54,10 +71,10 @@ class WritableOutput(Callback):
             sys.exit(2)
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        self._check(config.hydra.run.dir)
+        self._check(config.hydra.run.dir, config.get("resume"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        self._check(config.hydra.sweep.dir)
+        self._check(config.hydra.sweep.dir, config.get("resume"))
 
 
 def _run(task, cfg: DictConfig):
@@ -73,35 +90,6 @@ def _run(task, cfg: DictConfig):
     except KeyboardInterrupt:
         log.error("interrupted")
         sys.exit(130)
-
-
-def resume_argv(argv):
-    """`pinn-fit resume=RUN_FOLDER` becomes that run's own overrides plus
-    `hydra.run.dir=RUN_FOLDER`, so the same config continues in the same folder; with -m, the
-    sweep folder's overrides plus `hydra.sweep.dir`, so each job lands in its own folder again."""
-    given = [a for a in argv[1:] if a.startswith("resume=")]
-    if not given:
-        return argv
-    folder = Path(given[-1].split("=", 1)[1]).expanduser()
-    sweep = any(a in ("-m", "--multirun") for a in argv[1:])
-    others = [a for a in argv[1:] if not a.startswith("resume=") and a not in ("-m", "--multirun")]
-    if others:
-        raise PinnFitError(f"resume continues a run with its own config; drop {others} (or start "
-                           "a new run with them)")
-    source = folder / ("multirun.yaml" if sweep else ".hydra/overrides.yaml")
-    if not source.is_file():
-        what = "a sweep folder (multirun/<date>/<time>)" if sweep else \
-            "a run folder (outputs/<date>/<time>)"
-        raise PinnFitError(f"resume={folder}: no {source.name} there, so it is not {what}; "
-                           "pass the folder a run wrote")
-    loaded = OmegaConf.load(source)
-    task = list(loaded.hydra.overrides.task if sweep else loaded)
-    task = [a for a in task if not a.startswith("resume=")]
-    if sweep:  # the same launcher and sweeper (and their settings) as the first time
-        task += [a for a in loaded.hydra.overrides.hydra if a.startswith(
-            ("hydra/launcher=", "hydra/sweeper=", "hydra.launcher.", "hydra.sweeper."))]
-    where = f"hydra.sweep.dir={folder}" if sweep else f"hydra.run.dir={folder}"
-    return [argv[0], *(["-m"] if sweep else []), *task, where, f"resume={folder}"]
 
 
 def _version(command: str) -> None:

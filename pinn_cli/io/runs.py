@@ -23,7 +23,7 @@ IGNORED = ("resume",)  # keys that never define a setting
 class Run:
     folder: Path
     config: Dict[str, object]  # flattened composed config
-    status: str  # completed | diverged | failed | interrupted | running | no summary
+    status: str  # completed | diverged | failed | stalled | interrupted | running | no summary
     unknowns: Dict[str, dict] = field(default_factory=dict)  # name -> estimate, truth, rel_error
     losses: Dict[str, float] = field(default_factory=dict)
     wall: Optional[float] = None

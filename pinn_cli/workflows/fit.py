@@ -1,4 +1,5 @@
 """One run: config → data + problem + network → trainer → run folder."""
+import contextlib
 import dataclasses
 import json
 import logging
@@ -12,9 +13,11 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.diagnostics.profile import Refit
-from pinn_cli.errors import DivergedError, PinnFitError
+from pinn_cli.errors import PinnFitError
+from pinn_cli.io.checksum import sha256
+from pinn_cli.io.lock import hold
 from pinn_cli.io.record import RunRecorder, plot_run, read_csv
-from pinn_cli.targets import call
+from pinn_cli.targets import call, only_trusted_code
 from pinn_cli.training.console import Reporter
 from pinn_cli.training.row import Row
 from pinn_cli.training.trainer import Hooks, Trainer
@@ -31,7 +34,21 @@ def _gpu_memory(device):
     return {"peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 4)}
 
 
-FINAL = ("completed", "diverged", "failed")  # statuses a resume leaves alone
+FINAL = ("completed", "diverged", "failed", "stalled")  # statuses a resume leaves alone
+
+
+def _ended(cfg, run_dir, previous) -> bool:
+    """Whether a resume has nothing left to do: the run ended, and a completed one has its
+    plots and diagnostics (a kill while they were written leaves them for the resume)."""
+    status = previous.get("status")
+    if status != "completed":
+        return status in FINAL
+    plotted = not cfg.plots or (run_dir / "params.png").exists()
+    diagnosed = cfg.diagnostics._target_ == OFF or "identifiability" in previous
+    return plotted and diagnosed
+
+
+OFF = "pinn_cli.diagnostics.identifiability.Off"
 
 
 def _previous(cfg, run_dir):
@@ -89,6 +106,19 @@ def _check_checkpoint(state, cfg, ckpt) -> None:
                            "was changed; restore the folder, or start a new run")
 
 
+def _same_data(file, state) -> str:
+    """The data file's SHA-256; a resume must find the file its run started with."""
+    digest = sha256(file)
+    then = (state or {}).get("data_sha256")
+    if then is not None and then != digest:
+        raise PinnFitError(
+            f"data.file {file} is not the file this run started with (its SHA-256 differs from "
+            "the one in the checkpoint): the file was changed since, or the relative path points "
+            "to another file from this working directory. Nothing was changed; resume from the "
+            "folder the run was started in, or restore the file")
+    return digest
+
+
 def _flat(node, prefix="") -> dict:
     if isinstance(node, dict):
         return {k: v for key, value in node.items()
@@ -100,15 +130,16 @@ class _Run:
     """The run folder's side of a fit: the CSV logs, the progress display, summary.json and the
     checkpoints, fed by the trainer's hooks."""
 
-    def __init__(self, *, cfg, run_dir, problem, obs, losses, truth, weighting, phases, device,
-                 state):
+    def __init__(self, *, cfg, run_dir, problem, obs, data_sha256, losses, truth, weighting,
+                 phases, device, state):
         self.cfg, self.run_dir, self.problem, self.truth = cfg, run_dir, problem, truth
         self.weighting, self.device, self.state, self.trainer = weighting, device, state, None
         self.recorder = RunRecorder(run_dir, list(truth), list(losses.kinds),
                                     offsets=state["csv_offsets"] if state else None,
                                     extras=list(losses.log_values()))
         self.reporter = Reporter(phases)
-        self.base = {"pde": problem.name, "data_file": obs.file, "run_dir": str(run_dir),
+        self.base = {"pde": problem.name, "data_file": obs.file, "data_sha256": data_sha256,
+                     "run_dir": str(run_dir),
                      "torch": torch.__version__, "device": str(device), "host": platform.node(),
                      "residual_scaling": {k: r * r for k, r in losses.residual_roots.items()}}
 
@@ -137,7 +168,7 @@ class _Run:
         row = self.trainer.last_row
         state |= {"csv_offsets": self.recorder.offsets(),
                   "last_row": dataclasses.asdict(row) if row else None,
-                  "config": _plain_config(self.cfg)}
+                  "config": _plain_config(self.cfg), "data_sha256": self.base["data_sha256"]}
         self.recorder.checkpoint(state)
 
     def on_row(self, row):
@@ -187,15 +218,23 @@ def _train(trainer, run):
 
 def fit(cfg: DictConfig):
     """`pinn-fit`: one inverse-PINN run in the Hydra run folder; returns what a sweeper
-    minimises (workflows.report.objective)."""
+    minimises (workflows.report.objective). The folder is locked while it runs; a resume
+    imports no code from the folder's config beyond pinn_cli's (targets.only_trusted_code)."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    trusted = only_trusted_code() if cfg.resume is not None else contextlib.nullcontext()
+    with hold(run_dir), trusted:
+        return _fit(cfg, run_dir)
+
+
+def _fit(cfg, run_dir):
     previous, state = _previous(cfg, run_dir)
-    if previous is not None and previous.get("status") in FINAL:
+    if previous is not None and _ended(cfg, run_dir, previous):
         log.info("%s already ended with status %s; nothing to resume", run_dir,
                  previous["status"])
         return None
     device = setup_torch(cfg)
     problem, obs, net, losses, unknowns = build(cfg, device)
+    data_sha256 = _same_data(obs.file, state)
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
     weighting = call(cfg.weighting)
     phases = _phases(cfg, problem, weighting)
@@ -203,8 +242,9 @@ def fit(cfg: DictConfig):
              problem.name, len(obs.x), ",".join(obs.fields), obs.file, cfg.data.noise,
              len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
                                              for u in problem.unknowns))
-    run = _Run(cfg=cfg, run_dir=run_dir, problem=problem, obs=obs, losses=losses, truth=truth,
-               weighting=weighting, phases=phases, device=device, state=state)
+    run = _Run(cfg=cfg, run_dir=run_dir, problem=problem, obs=obs, data_sha256=data_sha256,
+               losses=losses, truth=truth, weighting=weighting, phases=phases, device=device,
+               state=state)
     trainer = run.trainer = Trainer(
         net=net, unknowns=unknowns, losses=losses, weighting=weighting, phases=phases,
         hooks=run.hooks(), log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
@@ -217,9 +257,13 @@ def fit(cfg: DictConfig):
                  phases[min(state["phase_index"], len(phases) - 1)].name)
     run.summary("running")
     outcome = _train(trainer, run)
-    report = run.summary(outcome.status)
+    # "completed" only once the plots and diagnostics are written: a kill before that leaves
+    # a run that resume finishes
+    done = outcome.status == "completed"
+    report = run.summary("running" if done else outcome.status)
     _plots(cfg, run_dir, truth)
-    if outcome.status == "completed":
+    identifiability = {}
+    if done:
         diagnostics = call(cfg.diagnostics)(
             problem=problem, obs=obs, noise=cfg.data.noise,
             estimates={k: r["estimate"] for k, r in report.items()}, run_dir=run_dir,
@@ -227,7 +271,8 @@ def fit(cfg: DictConfig):
                                                       "grad_norms.csv")},
             refit=Refit(net, unknowns, losses, weighting.lambdas))
         if diagnostics:
-            report = run.summary(outcome.status, identifiability=verdicts(diagnostics))
+            identifiability = {"identifiability": verdicts(diagnostics)}
+        report = run.summary(outcome.status, **identifiability)
     for name, r in report.items():
         err = f", truth {r['truth']:.6g}, error {100 * r['rel_error']:.3f} %" \
             if r["rel_error"] is not None else ""

@@ -148,10 +148,10 @@ def test_existing_run_is_not_overwritten(tmp_path):
              "arch.depth=1", "collocation.n_points=10", "data.n_obs=10"]
     target = tmp_path / "myrun"
     assert run_cli(short + [f"hydra.run.dir={target}"], tmp_path).returncode == 0
-    before = (target / "summary.json").read_text()
-    r = run_cli(short + [f"hydra.run.dir={target}"], tmp_path)
+    before = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    r = run_cli(short + ["seed=1", f"hydra.run.dir={target}"], tmp_path)
     assert r.returncode == 2 and "already holds a run" in r.stdout + r.stderr
-    assert (target / "summary.json").read_text() == before
+    assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
 
 
 def test_adaptive_weighting_under_an_lbfgs_only_schedule_is_warned_about(tmp_path):

@@ -1,0 +1,209 @@
+"""Run folders are never overwritten and a resume checks what it continues: the output folder
+must be new or empty, a live run locks its folder, the data file must be the one the run began
+with, the user's config folders are reused (but not ones that set Hydra's own settings), and a
+run stopped while its plots or diagnostics were written is finished by resume."""
+import json
+import shutil
+import socket
+import subprocess
+
+import h5py
+import pytest
+import yaml
+
+from conftest import REPO, QUICK, run_cli, summary
+from support import completed_run
+
+TINY = QUICK + ["schedule.pretrain_steps=10", "schedule.identify_steps=20",
+                "schedule.lbfgs_steps=10", "diagnostics=off", "checkpoint_every=10"]
+
+
+def _refused(r, message):
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 2 and message in out and "Traceback" not in out, out
+
+
+def _files(folder):
+    """Every file under `folder` but the log, to which a refusal is appended."""
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and p.name != "pinn-fit.log"}
+
+
+def _stopped(run):
+    """Make a run look stopped (as after kill -9): resume continues it."""
+    (run / "summary.json").write_text(json.dumps(summary(run) | {"status": "running"}))
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    return completed_run(tmp_path_factory, TINY, "run")
+
+
+def _copy(finished, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    return run
+
+
+@pytest.mark.parametrize("key", ["hydra.run.dir", "hydra.sweep.dir"])
+def test_an_output_folder_with_foreign_files_is_refused(tmp_path, key):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("three years of work")
+    r = run_cli(TINY + [f"{key}={folder}"] + (["-m"] if "sweep" in key else []), tmp_path)
+    _refused(r, "already holds files that are not pinn-fit's (thesis.tex)")
+    assert _files(folder) == {folder.relative_to(folder) / "thesis.tex": b"three years of work"}
+
+
+def test_a_run_folder_is_refused_before_anything_in_it_changes(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    before = _files(run)
+    r = run_cli(TINY + ["seed=3", f"hydra.run.dir={run}"], tmp_path)
+    _refused(r, "already holds a run of pinn-fit; pinn-fit writes only into a new or empty "
+                "folder and never overwrites one. Choose another hydra.run.dir (sweeps: "
+                "hydra.sweep.dir), or continue that run with resume=")
+    assert _files(run) == before  # .hydra/config.yaml included
+
+
+def test_a_live_run_locks_its_folder(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    _stopped(run)
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        (run / "run.lock").write_text(json.dumps({"pid": other.pid,
+                                                  "host": socket.gethostname()}))
+        before = _files(run)
+        _refused(run_cli([f"resume={run}"], tmp_path),
+                 f"is in use by another pinn-fit (PID {other.pid}")
+        assert _files(run) == before
+    finally:
+        other.kill()
+        other.wait()
+    # its process gone, the lock is stale: the resume takes it over, and releases it
+    r = run_cli([f"resume={run}"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert summary(run)["status"] == "completed" and not (run / "run.lock").exists()
+
+
+def test_a_lock_from_another_host_is_respected(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    _stopped(run)
+    (run / "run.lock").write_text(json.dumps({"pid": 1, "host": "node-17.cluster"}))
+    _refused(run_cli([f"resume={run}"], tmp_path), "(PID 1 on node-17.cluster)")
+
+
+def test_resume_refuses_data_other_than_the_run_began_with(tmp_path):
+    shutil.copy(REPO / "data" / "heat1d.h5", tmp_path / "mine.h5")
+    r = run_cli(TINY + ["data.file=mine.h5", "hydra.run.dir=run"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    run = tmp_path / "run"
+    assert len(summary(run)["data_sha256"]) == 64
+    _stopped(run)
+    with h5py.File(tmp_path / "mine.h5", "a") as f:  # same layout, other bytes
+        f.attrs["note"] = "edited"
+    before = _files(run)
+    _refused(run_cli([f"resume={run}"], tmp_path),
+             "data.file mine.h5 is not the file this run started with")
+    assert _files(run) == before
+
+
+def test_resume_finishes_the_plots_and_diagnostics_of_a_stopped_run(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    for name in ("params.png", "losses.png"):
+        (run / name).unlink(missing_ok=True)
+    logs = {n: (run / n).read_bytes() for n in ("params.csv", "losses.csv")}
+    before = summary(run)
+    # completed, but plots=false in TINY: nothing missing, nothing to do
+    assert run_cli([f"resume={run}"], tmp_path).returncode == 0
+    assert summary(run) == before
+    # a run stopped after training, before its plots and diagnostics
+    overrides = yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text())
+    assert "plots=false" in overrides and "diagnostics=off" in overrides
+    _stopped(run)
+    r = run_cli([f"resume={run}"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    after = summary(run)
+    assert after["status"] == "completed"
+    assert after["unknowns"] == before["unknowns"] and after["steps"] == before["steps"]
+    assert {n: (run / n).read_bytes() for n in logs} == logs  # no step trained twice
+
+
+@pytest.fixture
+def own_pde(tmp_path):
+    """A run of the user's own PDE (a copy of heat1d in ./myconf/pde), stopped."""
+    conf = tmp_path / "myconf"
+    (conf / "pde").mkdir(parents=True)
+    shutil.copy(REPO / "conf" / "pde" / "heat1d.yaml", conf / "pde" / "my_heat.yaml")
+    r = run_cli(["--config-dir", "myconf", "pde=my_heat", "data=heat1d", *TINY,
+                 "hydra.run.dir=run"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    _stopped(tmp_path / "run")
+    return tmp_path / "run", conf
+
+
+def test_resume_reuses_the_config_folder_of_the_users_own_pde(own_pde, tmp_path):
+    run, _ = own_pde
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = run_cli([f"resume={run}"], elsewhere)  # another working directory
+    assert r.returncode == 0, r.stderr
+    assert summary(run)["status"] == "completed"
+
+
+def test_a_config_folder_that_sets_hydra_is_reused_only_when_named(own_pde, tmp_path):
+    run, conf = own_pde
+    (conf / "experiment").mkdir()
+    (conf / "experiment" / "x.yaml").write_text(
+        "# @package _global_\nhydra:\n  callbacks:\n    evil:\n      _target_: os.getcwd\n")
+    before = _files(run)
+    _refused(run_cli([f"resume={run}"], tmp_path),
+             "whose experiment/x.yaml sets Hydra's own settings")
+    assert _files(run) == before
+    r = run_cli([f"resume={run}", "--config-dir", str(conf)], tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("planted,message", [
+    ("hydra.callbacks.evil._target_=os.getcwd", "a setting of Hydra itself"),
+    ("+hydra/job_logging=none", "a setting of Hydra itself"),
+    ("--config-dir=/tmp", "a command-line flag"),
+])
+def test_overrides_that_would_reach_hydra_are_refused(finished, tmp_path, planted, message):
+    run = _copy(finished, tmp_path)
+    _stopped(run)
+    path = run / ".hydra" / "overrides.yaml"
+    path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text()) + [planted]))
+    before = _files(run)
+    _refused(run_cli([f"resume={run}"], tmp_path), message)
+    assert _files(run) == before
+
+
+@pytest.mark.parametrize("target", ["os.system", "pinn_cli.targets.os.system"])
+def test_a_run_folder_names_no_code_outside_pinn_cli(finished, tmp_path, target):
+    run = _copy(finished, tmp_path)
+    _stopped(run)
+    (run / "checkpoint.pt").unlink()  # the config check would refuse the edit first
+    marker = tmp_path / "marker"
+    path = run / ".hydra" / "overrides.yaml"
+    path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text()) + [
+        f"arch._target_={target}", f"+arch.command='touch {marker}'"]))
+    _refused(run_cli([f"resume={run}"], tmp_path), f"arch._target_={target} names code "
+                                                   "outside pinn_cli in a run folder's config")
+    assert not marker.exists()
+
+
+def test_only_the_modules_a_user_trusts_are_imported_for_a_resume(monkeypatch):
+    from pinn_cli.errors import PinnFitError
+    from pinn_cli.targets import imported, only_trusted_code
+
+    assert imported("math.sqrt", "k")(4.0) == 2.0  # a new run: the user's own config
+    with only_trusted_code():
+        assert imported("pinn_cli.solvers.heat1d_series", "k")
+        for path in ("math.sqrt", "pinn_cli.targets.os.getcwd", "pinn_cli_evil.x"):
+            with pytest.raises(PinnFitError, match=f"k={path} names code outside pinn_cli"):
+                imported(path, "k")
+    monkeypatch.setenv("PINN_FIT_TRUST", "math, json")
+    with only_trusted_code():
+        assert imported("math.sqrt", "k")(9.0) == 3.0
+        with pytest.raises(PinnFitError, match="PINN_FIT_TRUST=mathx pinn-fit resume"):
+            imported("mathx.sqrt", "k")
