@@ -6,6 +6,7 @@ clear message. Torch is imported only inside the task, so `--help` answers fast.
     pinn-basis   workflows.basis_train.train_offline    conf/pinn_basis.yaml
     pinn-query   workflows.basis_query.query    conf/pinn_query.yaml
 """
+import json
 import logging
 import os
 import pkgutil
@@ -26,16 +27,31 @@ register()
 
 
 def _report(err: BaseException, code: int) -> None:
-    """Print one message (or the traceback with HYDRA_FULL_ERROR=1) and exit, except inside a
-    sweep, where the failed run is recorded in its folder and the other jobs go on."""
+    """Print one message (or the traceback with HYDRA_FULL_ERROR=1), record the failure in the
+    run folder, and exit, except inside a sweep, where the other jobs go on."""
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         raise err
     log.error("%s", err)
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    _record_failure(Path(HydraConfig.get().runtime.output_dir), err)
     if HydraConfig.get().mode != RunMode.MULTIRUN:
         sys.exit(code)
+
+
+def _record_failure(folder: Path, err: BaseException) -> None:
+    """A run folder whose run failed before it wrote summary.json gets one saying why, so
+    pinn-inspect and a sweep's summary.csv list it as failed with the reason."""
+    path = folder / "summary.json"
+    if path.exists() or not (folder / ".hydra").is_dir():
+        return
+    try:
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"status": "failed", "error": str(err)}, indent=2))
+        tmp.replace(path)
+    except OSError:  # the folder itself cannot be written: the log line is all there is
+        pass
 
 
 def _occupied(folder, names) -> None:
@@ -90,6 +106,13 @@ def _run(task, cfg: DictConfig):
     except KeyboardInterrupt:
         log.error("interrupted")
         sys.exit(130)
+    except Exception as err:  # not foreseen: one message, the traceback on request
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        _report(PinnFitError(
+            f"pinn-fit stopped on an unexpected error ({type(err).__name__}: {err}). Unless the "
+            "message points to your input or machine, this is a bug: rerun with "
+            "HYDRA_FULL_ERROR=1 for the traceback, and report it"), 1)
 
 
 def _version(command: str) -> None:

@@ -28,6 +28,7 @@ class Run:
     losses: Dict[str, float] = field(default_factory=dict)
     wall: Optional[float] = None
     verdicts: Dict[str, str] = field(default_factory=dict)  # diagnostics, per unknown
+    error: Optional[str] = None  # why a run that did not complete stopped
 
 
 def _flatten(node, prefix="") -> Dict[str, object]:
@@ -69,7 +70,7 @@ def read_run(folder: Path) -> Run:
         return Run(folder, config, "no summary")
     return Run(folder, config, s.get("status", "unknown"), s.get("unknowns") or {},
                s.get("final_losses") or {}, s.get("wall_seconds"),
-               (s.get("identifiability") or {}).get("verdicts") or {})
+               (s.get("identifiability") or {}).get("verdicts") or {}, s.get("error"))
 
 
 def find_runs(path: Path) -> List[Run]:
@@ -134,6 +135,8 @@ def _row(keys, group: List[Run]) -> Dict[str, object]:
         row[f"loss:{term}"] = _stats([r.losses.get(term) for r in group])[0]
     row["wall_s"] = _stats([r.wall for r in group])[0]
     row["folder"] = " ".join(str(r.folder) for r in group)
+    if first.error:
+        row["reason"] = first.error
     return row
 
 

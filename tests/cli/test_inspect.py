@@ -194,10 +194,27 @@ def test_settings_that_tell_rows_apart_are_never_cut_short(tmp_path):
 def test_a_sweep_with_a_failed_run_finishes_the_others_writes_summary_and_exits_1(tmp_path):
     r = run_cli(["-m", *TINY, "data.n_obs=100,0", "hydra.sweep.dir=sweep"], tmp_path)
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    # data.n_obs=0 is refused before training: the run leaves no summary.json
-    assert "1 run(s) of the sweep did not complete (no summary 1)" in r.stderr
+    # data.n_obs=0 is refused before training: the job's summary.json says why
+    assert "1 run(s) of the sweep did not complete (failed 1)" in r.stderr
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "summary.csv")))
-    assert sorted(row["status"] for row in rows) == ["completed", "no summary"]
+    assert sorted(row["status"] for row in rows) == ["completed", "failed"]
+    failed = next(row for row in rows if row["status"] == "failed")
+    assert "data.n_obs" in failed["reason"] and failed["data.n_obs"] == "0"
+
+
+def test_an_unexpected_error_in_one_job_still_ends_in_a_summary(tmp_path):
+    # a weighting class that returns a plain dict: an error no check foresees
+    r = run_cli(["-m", *TINY, "weighting._target_=builtins.dict,"
+                 "pinn_cli.training.weighting.Fixed", "hydra.sweep.dir=sweep"], tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
+    assert "pinn-fit stopped on an unexpected error (AttributeError" in " ".join(r.stdout.split())
+    rows = list(csv.DictReader(open(tmp_path / "sweep" / "summary.csv")))
+    assert sorted(row["status"] for row in rows) == ["completed", "failed"]
+    single = run_cli([*TINY, "weighting._target_=builtins.dict"], tmp_path)
+    out = " ".join((single.stdout + single.stderr).split())
+    assert single.returncode == 1 and "Traceback" not in out and "HYDRA_FULL_ERROR=1" in out
+    (folder,) = [p.parent for p in (tmp_path / "outputs").rglob(".hydra")]
+    assert summary(folder)["status"] == "failed" and "AttributeError" in summary(folder)["error"]
 
 
 def test_reading_a_folder_never_resolves_its_resolvers(tmp_path, monkeypatch):
