@@ -76,7 +76,11 @@ def _hydra_settings(folder: Path) -> str | None:
 def _config_dirs(hydra_node, given, folder):
     """`--config-dir` and `hydra.searchpath` arguments that reuse the run's own config folders:
     those the user names again now, and those that hold no Hydra settings."""
-    sources = OmegaConf.select(hydra_node, "runtime.config_sources", default=None) or []
+    sources = OmegaConf.select(hydra_node, "runtime.config_sources", default=None)
+    sources = OmegaConf.to_container(sources) if OmegaConf.is_config(sources) else sources or []
+    if not isinstance(sources, list) or not all(isinstance(x, dict) for x in sources):
+        raise PinnFitError(f"{folder}/.hydra/hydra.yaml does not list config sources as Hydra "
+                           "writes them; restore the folder or start a new run")
     flags, searchpath = [], []
     for source in sources:
         provider, schema, path = (str(source.get(k, "")) for k in ("provider", "schema", "path"))

@@ -63,6 +63,8 @@ def _previous(cfg, run_dir):
     try:
         previous = json.loads(path.read_text())
     except ValueError:
+        previous = None
+    if not isinstance(previous, dict):  # damaged: the checkpoint says where the run stands
         previous = {"status": "running"}
     ckpt = run_dir / "checkpoint.pt"
     if not ckpt.exists():
@@ -94,6 +96,14 @@ def _check_checkpoint(state, cfg, ckpt) -> None:
     if missing:
         raise PinnFitError(f"{ckpt} lacks {missing}: it is not a checkpoint pinn-fit wrote for "
                            "this run; start a new run")
+    for name, offset in dict(state["csv_offsets"]).items():  # a resume cuts each log back
+        log_file = ckpt.parent / name
+        size = log_file.stat().st_size if log_file.is_file() else None
+        if size is None or size < offset:
+            raise PinnFitError(
+                f"{log_file} is {'missing' if size is None else f'{size} bytes'}, shorter than the "
+                f"{offset} bytes the checkpoint logged: the log was changed since. Nothing was "
+                "changed; restore the folder, or start a new run")
     now, then = _flat(_plain_config(cfg)), _flat(state["config"])
     differ = sorted(k for k in set(now) | set(then)
                     if k != "resume" and now.get(k, "<absent>") != then.get(k, "<absent>"))

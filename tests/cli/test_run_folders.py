@@ -207,3 +207,54 @@ def test_only_the_modules_a_user_trusts_are_imported_for_a_resume(monkeypatch):
         assert imported("math.sqrt", "k")(9.0) == 3.0
         with pytest.raises(PinnFitError, match="PINN_FIT_TRUST=mathx pinn-fit resume"):
             imported("mathx.sqrt", "k")
+
+
+def _damage(run, name, content):
+    path = run / name
+    if content is None:
+        path.unlink()
+    elif content == "dir":
+        path.unlink()
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+
+
+@pytest.mark.parametrize("name,content,message", [
+    (".hydra/overrides.yaml", "[a, b: {", "cannot be read (ParserError)"),
+    (".hydra/overrides.yaml", "a: 1\n", "is not a list of overrides"),
+    (".hydra/overrides.yaml", "- 3\n", "is not a list of overrides"),
+    (".hydra/overrides.yaml", "", "is not a list of overrides"),
+    (".hydra/overrides.yaml", b"\xff\xfe\x00\x01", "cannot be read (UnicodeDecodeError)"),
+    (".hydra/hydra.yaml", "{{{", "cannot be read (ParserError)"),
+    (".hydra/hydra.yaml", "hydra:\n  runtime:\n    config_sources: 5\n",
+     "does not list config sources"),
+    (".hydra/hydra.yaml", "hydra:\n  runtime:\n    config_sources: [1]\n",
+     "does not list config sources"),
+    ("checkpoint.pt", b"", "checkpoint.pt cannot be read"),
+    ("checkpoint.pt", "dir", "checkpoint.pt cannot be read"),
+    ("params.csv", "x\n", "shorter than the"),
+    ("losses.csv", None, "losses.csv is missing"),
+])
+def test_a_damaged_folder_is_refused_with_one_message(finished, tmp_path, name, content,
+                                                      message):
+    run = _copy(finished, tmp_path)
+    _stopped(run)
+    _damage(run, name, content)
+    before = _files(run) if content != "dir" else None
+    _refused(run_cli([f"resume={run}"], tmp_path), message)
+    if before is not None:
+        assert _files(run) == before
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "{bad", "\"text\""])
+def test_a_damaged_summary_is_rewritten_from_the_checkpoint(finished, tmp_path, content):
+    run = _copy(finished, tmp_path)
+    expected = summary(run)["unknowns"]
+    (run / "summary.json").write_text(content)
+    (run / "run.lock").write_text("not json")  # a damaged lock is stale
+    r = run_cli([f"resume={run}"], tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert summary(run)["status"] == "completed" and summary(run)["unknowns"] == expected
