@@ -6,10 +6,12 @@ clear message. Torch is imported only inside the task, so `--help` answers fast.
     pinn-basis   workflows.basis_train.train_offline    conf/pinn_basis.yaml
     pinn-query   workflows.basis_query.query    conf/pinn_query.yaml
 """
+import errno
 import json
 import logging
 import os
 import pkgutil
+import shutil
 import sys
 
 from pathlib import Path
@@ -54,6 +56,9 @@ def _record_failure(folder: Path, err: BaseException) -> None:
         pass
 
 
+MIN_FREE = 2 ** 20  # bytes free on the output disk below which a run does not start
+
+
 def _occupied(folder, names) -> None:
     """Refuse an output folder that already holds files (`names`), naming what they are."""
     held = ".hydra" in names or "multirun.yaml" in names
@@ -77,12 +82,16 @@ class WritableOutput(Callback):
             if resume is None and names:
                 _occupied(folder, names)
             Path(folder).mkdir(parents=True, exist_ok=True)
+            free = shutil.disk_usage(folder).free
+            if free < MIN_FREE:
+                raise OSError(errno.ENOSPC, f"only {free // 1024} KiB free, fewer than the "
+                                            f"{MIN_FREE // 2 ** 20} MiB a run needs to start")
             probe = Path(folder) / ".pinn-fit-write-test"
             probe.write_text("")
             probe.unlink()
         except OSError as err:
             print(f"Error: cannot write the output folder {folder} ({err.strerror or err}); "
-                  "run from a writable folder or pass hydra.run.dir=FOLDER "
+                  "free disk space, run from a writable folder or pass hydra.run.dir=FOLDER "
                   "(sweeps: hydra.sweep.dir=FOLDER)", file=sys.stderr)
             sys.exit(2)
 

@@ -9,6 +9,7 @@ Columns (one row per logged step; `step` counts optimiser updates over all phase
   |∇θ L_term| over the network weights θ) and `lambda:<term>` (its current weight λ).
 """
 import csv
+import io
 import json
 import math
 import os
@@ -21,10 +22,17 @@ from pinn_cli.training.row import Row
 
 
 def atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half file."""
+    """Write through a temporary file in the same folder, then rename: never a half file. A
+    write that fails (a full disk) removes its temporary file, freeing what it took."""
     tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename is None:  # name the file in the message
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
 
 
 class RunRecorder:
@@ -107,7 +115,9 @@ class RunRecorder:
                      lambda p: p.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n"))
 
     def checkpoint(self, state: Dict) -> None:
-        atomic_write(self.dir / "checkpoint.pt", lambda p: torch.save(state, p))
+        buffer = io.BytesIO()  # serialised first: a full disk is then a plain OSError
+        torch.save(state, buffer)
+        atomic_write(self.dir / "checkpoint.pt", lambda p: p.write_bytes(buffer.getbuffer()))
 
 
 def _g(v: float) -> str:

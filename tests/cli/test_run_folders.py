@@ -2,10 +2,12 @@
 must be new or empty, a live run locks its folder, the data file must be the one the run began
 with, the user's config folders are reused (but not ones that set Hydra's own settings), and a
 run stopped while its plots or diagnostics were written is finished by resume."""
+import errno
 import json
 import shutil
 import socket
 import subprocess
+import sys
 
 import h5py
 import pytest
@@ -258,3 +260,38 @@ def test_a_damaged_summary_is_rewritten_from_the_checkpoint(finished, tmp_path, 
     r = run_cli([f"resume={run}"], tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert summary(run)["status"] == "completed" and summary(run)["unknowns"] == expected
+
+
+NO_SPACE = """
+import collections, shutil, sys
+Usage = collections.namedtuple("Usage", "total used free")
+shutil.disk_usage = lambda path: Usage(10 ** 9, 10 ** 9 - 4096, 4096)
+from pinn_cli.cli.app import main
+sys.argv = ["pinn-fit", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_nearly_full_disk_is_refused_before_the_run_starts(tmp_path):
+    r = subprocess.run([sys.executable, "-c", NO_SPACE, *TINY, "hydra.run.dir=run"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    _refused(r, "(only 4 KiB free, fewer than the 1 MiB a run needs to start); free disk space")
+    assert not (tmp_path / "run" / ".hydra").exists()
+
+
+def test_a_failed_write_leaves_no_temporary_file_and_names_the_file(tmp_path):
+    from pinn_cli.io.record import atomic_write
+
+    target = tmp_path / "checkpoint.pt"
+    target.write_bytes(b"the last good checkpoint")
+
+    def fill_the_disk(path):
+        with open(path, "wb") as f:
+            f.write(b"x" * 1000)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        atomic_write(target, fill_the_disk)
+    assert caught.value.filename == str(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
+    assert target.read_bytes() == b"the last good checkpoint"
