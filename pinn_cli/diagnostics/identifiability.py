@@ -15,7 +15,8 @@ module fits the same observations classically and states what the data can ident
 - *training warnings* from the run's logs: an unknown with negligible gradient, one pinned at a
   bound, one still moving at the end of training (not converged), a loss weight λ that exploded;
 - the *equation std* of each unknown (pinn_cli.diagnostics.equation_error), the network's own
-  error, and a 95 % interval that adds it to the data's (pinn_cli.diagnostics.verdicts.interval);
+  error, and a 95 % interval that adds it to the data's (pinn_cli.diagnostics.verdicts.interval;
+  in log k for `transform: log`, so it stays positive);
 - with `diagnostics=full`, the *profile* of each unknown with the network re-fitted at fixed
   values (pinn_cli.diagnostics.profile), its 95 % interval, and profile.png.
 """
@@ -72,7 +73,8 @@ class Quick:
                     plot_sensitivity(run_dir, problem, obs, report["classical"].pop("_J"),
                                      report["classical"]["estimate"])
         profiles = self.profiles(refit, problem, obs, noise, estimates, report)
-        self.intervals(refit, estimates, report, profiles)
+        log_scale = {u.name for u in problem.unknowns if u.transform == "log"}
+        self.intervals(refit, estimates, report, profiles, log_scale)
         if profiles:
             report["profile"] = profiles
             if len(profiles) > 1:
@@ -82,7 +84,7 @@ class Quick:
                         if a < b:
                             log.info("profile correlation of %s and %s: %.2f", a, b, r)
             plot_profiles(run_dir, profiles, report.get("classical", {}))
-        report["verdict"] = verdict(report, estimates, self.identifiable_rel_std)
+        report["verdict"] = verdict(report, estimates, self.identifiable_rel_std, log_scale)
         report = finite(report)
         (run_dir / "identifiability.json").write_text(
             json.dumps(report, indent=2, allow_nan=False) + "\n")
@@ -95,17 +97,18 @@ class Quick:
         """No profiles here; `Full` profiles each unknown."""
         return {}
 
-    def intervals(self, refit, estimates, report, profiles) -> None:
+    def intervals(self, refit, estimates, report, profiles, log_scale=frozenset()) -> None:
         """report["equation_std"] (the trained network's, where `refit` gives it: without
         a network the interval has no network term but the gap to the classical fit),
-        report["interval"] and the interval warnings (pinn_cli.diagnostics.verdicts.interval)."""
+        report["interval"] and the interval warnings (pinn_cli.diagnostics.verdicts.interval;
+        the unknowns named in `log_scale`, those with `transform: log`, get it in log k)."""
         eq = equation_std(refit.net, refit.unknowns, refit.losses) if refit is not None else {}
         report["equation_std"] = eq
         c = report.get("classical", {})
         report["interval"] = {k: interval(k, est, c, profiles.get(k), eq.get(k),
-                                          self.identifiable_rel_std)
+                                          self.identifiable_rel_std, k in log_scale)
                               for k, est in estimates.items()}
-        for w in interval_warnings(report["interval"], c, self.identifiable_rel_std):
+        for w in interval_warnings(report["interval"], c, self.identifiable_rel_std, log_scale):
             log.warning("%s", w)
             report["warnings"].append(w)
 

@@ -1,8 +1,9 @@
 """Verdicts in words: what the data identify (from the classical fit's Cramér–Rao bound) and,
 separately, whether the PINN's estimate agrees with the classical fit in Cramér–Rao stds (or
 that the reference model misses the data), the interval of each unknown with the network's own
-error in it, and warnings read from the run's logs (an unknown with negligible
-gradient, pinned at a bound, still moving; a loss weight that exploded)."""
+error in it (in log k for an unknown with `transform: log`), and warnings read from the run's
+logs (an unknown with negligible gradient, pinned at a bound, still moving; a loss weight that
+exploded)."""
 import math
 from typing import Dict, List
 
@@ -19,7 +20,7 @@ def identifies(classical: Dict, name: str, rel_std_limit: float) -> bool:
 
 
 def interval(name: str, estimate: float, classical: Dict, profile: Dict | None,
-             equation_std: float | None, rel_std_limit: float) -> Dict:
+             equation_std: float | None, rel_std_limit: float, log_scale: bool = False) -> Dict:
     """The reported 95 % interval of `name`, which accounts for the network as well as the data:
 
         std = sqrt(s_data² + s_net²),   interval = center ± 1.96 std,
@@ -31,6 +32,12 @@ def interval(name: str, estimate: float, classical: Dict, profile: Dict | None,
       (pinn_cli.diagnostics.equation_error) and, where a classical fit identifies the unknown,
       the gap |center − classical| (both estimates fit the same observations, so the gap is
       mostly the network's error: burgers1d, 1 % noise, ν +1 % on average).
+
+    `log_scale` (an unknown with `transform: log`, positive by construction): the same errors
+    are combined as relative errors in log k, σ_log = sqrt((s_data/center)² + (s_net/center)²)
+    = std/center, and the interval is [center·exp(−1.96 σ_log), center·exp(+1.96 σ_log)]:
+    positive and asymmetric, and the symmetric one to first order in σ_log. A profile centred
+    at or below 0 gives no such interval (None).
 
     A flat profile or an unknown the equations do not reach (equation std inf) gives no
     interval (None); equation_std None: not measured (no network), no term for it."""
@@ -46,36 +53,48 @@ def interval(name: str, estimate: float, classical: Dict, profile: Dict | None,
         out["classical_gap"] = abs(out["center"] - classical["estimate"][name])
     net = max(equation_std or 0.0, out["classical_gap"] or 0.0)
     std = math.hypot(out["data_std"] or 0.0, net)
-    if not math.isfinite(std):
+    if not math.isfinite(std) or (log_scale and not out["center"] > 0):
         return out | {"std": None, "interval95": None}
-    return out | {"network_std": net, "std": std,
-                  "interval95": [out["center"] - Z95 * std, out["center"] + Z95 * std]}
+    c = out["center"]
+    if log_scale:
+        sigma_log = std / c
+        bounds = [c * math.exp(-Z95 * sigma_log), c * math.exp(Z95 * sigma_log)]
+    else:
+        bounds = [c - Z95 * std, c + Z95 * std]
+    return out | {"network_std": net, "std": std, "interval95": bounds}
+
+
+def spread(iv: Dict, log_scale: bool) -> str:
+    """The 95 % interval of `iv` relative to its centre: "± x %", or for a log-scale interval
+    (asymmetric) "−x %/+y %"."""
+    lo, hi = iv["interval95"]
+    c = max(abs(iv["center"]), 1e-300)
+    if not log_scale:
+        return f"± {_pct((hi - iv['center']) / c)} %"
+    return f"−{_pct((iv['center'] - lo) / c)} %/+{_pct((hi - iv['center']) / c)} %"
 
 
 def interval_warnings(intervals: Dict[str, Dict], classical: Dict,
-                      rel_std_limit: float) -> List[str]:
+                      rel_std_limit: float, log_scale=()) -> List[str]:
     """Warnings on the reported intervals: an unknown the PINN determines only loosely (its
-    interval wider than ± rel_std_limit), one off an identifying classical fit by more than 3
-    Cramér–Rao stds and 1 %."""
+    interval wider than ± rel_std_limit; `log_scale`, the names of unknowns whose interval is
+    computed in log k, are given as −x %/+y %), one without an interval. A PINN far off an
+    identifying classical fit is not repeated here: its verdict line says so (classical_says)."""
     out = []
     for name, iv in intervals.items():
         if iv["std"] is None:
-            out.append(f"{name}: no interval (a flat profile, or the equations do not depend on "
-                       "it at the residual points): the data and equations do not pin it down")
+            out.append(f"{name}: no interval (a flat profile, one centred at or below 0 for a "
+                       "positive unknown, or the equations do not depend on it at the residual "
+                       "points): the data and equations do not pin it down")
             continue
         rel = iv["std"] / max(abs(iv["center"]), 1e-300)
         if rel > rel_std_limit / 2:
-            out.append(f"{name} is determined only to ± {100 * Z95 * rel:.2g} % (95 %), mostly "
+            out.append(f"{name} is determined only to {spread(iv, name in log_scale)} (95 %), "
+                       "mostly "
                        + ("by the network's own equation error: its fields do not satisfy the "
                           "equations closely (train longer, or a larger network such as "
                           "arch=modified_mlp; docs/remedies.md)" if iv["network_std"] >=
                           (iv["data_std"] or 0.0) else "by the data's noise"))
-        gap, c = iv["classical_gap"], classical.get("crlb_std", {}).get(name)
-        if gap is not None and c is not None and gap > 3 * c and \
-                gap > 0.01 * abs(classical["estimate"][name]):
-            out.append(f"{name}: the PINN is {100 * gap / abs(classical['estimate'][name]):.2g} "
-                       "% off the classical fit of the same data: do not trust it yet (train "
-                       "longer, check the weighting)")
     return out
 
 
@@ -194,8 +213,9 @@ def classical_says(c: Dict, name: str, est: float, rel_std_limit: float) -> str:
     return f"{said}; PINN is {bounds:.1f} bounds{gap} from the classical fit: do not trust it yet"
 
 
-def verdict(report, estimates, rel_std_limit) -> Dict[str, str]:
-    """One line per unknown: PINN estimate, its interval (report["interval"]), the classical
+def verdict(report, estimates, rel_std_limit, log_scale=()) -> Dict[str, str]:
+    """One line per unknown: PINN estimate, its interval (report["interval"]; for the names in
+    `log_scale`, computed in log k, followed by its asymmetric spread −x %/+y %), the classical
     estimate ± CRLB std, and what the classical fit says (classical_says)."""
     c = report.get("classical", {})
     lines = {}
@@ -208,8 +228,9 @@ def verdict(report, estimates, rel_std_limit) -> Dict[str, str]:
             parts = [f"{iv['data_source']} {iv['data_std']:.2g}"] if iv["data_std"] else \
                 ["the data's noise not included"]
             parts.append(f"network {iv['network_std']:.2g}")
+            asym = f", {spread(iv, True)} on a log scale" if name in log_scale else ""
             line += (f", {iv['center']:.6g} ± {iv['std']:.2g} ({', '.join(parts)}; 95 % "
-                     f"[{lo:.6g}, {hi:.6g}])")
+                     f"[{lo:.6g}, {hi:.6g}]{asym})")
         if p is not None and (p["flat"] or p["std"] > rel_std_limit * abs(est)):
             line += ": WEAKLY identifiable by the PINN's own profile" + \
                 (" (flat)" if p["flat"] else "")

@@ -73,7 +73,17 @@ def test_well_posed_run_is_identifiable_and_a_wrong_pinn_is_called_out(tmp_path)
     assert "; PINN is " in report["verdict"]["k"]
     assert report["verdict"]["k"].endswith(" bounds (30 %) from the classical fit: do not trust "
                                            "it yet")
-    assert any("do not trust it yet" in w for w in report["warnings"])
+    # the verdict line says it; no warning repeats it
+    assert not any("do not trust" in w or "off the classical fit" in w
+                   for w in report["warnings"])
+    # heat1d's k has transform log: its interval is positive, computed in log k
+    iv = report["interval"]["k"]
+    assert set(iv) == {"center", "data_std", "data_source", "equation_std", "classical_gap",
+                       "network_std", "std", "interval95"}
+    lo, hi = iv["interval95"]
+    assert 0 < lo < 0.07 < hi
+    assert hi / 0.07 == pytest.approx(0.07 / lo)
+    assert "on a log scale)" in report["verdict"]["k"]
 
 
 def _classical(rel_std=0.0008, rms=0.01):
@@ -361,15 +371,20 @@ def test_a_flat_profile_or_an_unreached_unknown_has_no_interval_and_a_warning():
     assert len(warnings) == 2 and all("no interval" in w for w in warnings)
 
 
-def test_a_loose_or_biased_pinn_estimate_is_warned_about():
-    from pinn_cli.diagnostics.verdicts import interval, interval_warnings
+def test_a_loose_pinn_estimate_is_warned_about_and_a_biased_one_told_once():
+    from pinn_cli.diagnostics.verdicts import interval, interval_warnings, verdict
 
     loose = interval("k", 0.1, {}, None, 0.004, 0.05)  # ± 7.8 % at 95 %
     [w] = interval_warnings({"k": loose}, {}, 0.05)
     assert "determined only to ± 7.8 %" in w and "equation error" in w
-    far = interval("k", 0.13, CLASSICAL, None, 0.0, 0.05)  # 30 % off the classical fit
-    warnings = interval_warnings({"k": far}, CLASSICAL, 0.05)
-    assert any("30 % off the classical fit" in w for w in warnings)
+    # 30 % off the classical fit: the verdict line says so, the warnings only that the
+    # interval (which holds the gap) is wide
+    far = interval("k", 0.13, CLASSICAL, None, 0.0, 0.05)
+    [w] = interval_warnings({"k": far}, CLASSICAL, 0.05)
+    assert w.startswith("k is determined only to ± 45 % (95 %)") and "classical" not in w
+    line = verdict({"interval": {"k": far}, "classical": CLASSICAL}, {"k": 0.13}, 0.05)["k"]
+    assert line.endswith("; PINN is 74.2 bounds (30 %) from the classical fit: do not trust it "
+                         "yet")
     assert interval_warnings({"k": interval("k", 0.1, CLASSICAL, PROFILE, 0.0001, 0.05)},
                              CLASSICAL, 0.05) == []
 
@@ -394,6 +409,82 @@ def test_full_diagnostics_profile_the_pinn_and_say_so(tmp_path):
         assert any("k: no interval" in w for w in ident["warnings"])
     else:
         lo, hi = iv["interval95"]
-        assert f"95 % [{lo:.6g}, {hi:.6g}]" in verdict and "(profile " in verdict
+        assert f"95 % [{lo:.6g}, {hi:.6g}], −" in verdict and "(profile " in verdict
+        assert 0 < lo and "on a log scale)" in verdict  # heat1d's k has transform log
         assert iv["std"] >= iv["network_std"] > 0
     assert "classical" in verdict
+
+
+def test_a_log_unknown_gets_a_positive_interval_computed_in_log_k():
+    """k = 0.01 known only to ± 77 % (1 std): symmetric in k the interval reaches below 0; in
+    log k it is [k e^(−1.96 σ_log), k e^(+1.96 σ_log)] with σ_log = std / k."""
+    from pinn_cli.diagnostics.profile import Z95
+    from pinn_cli.diagnostics.verdicts import interval, interval_warnings, verdict
+
+    iv = interval("k", 0.01, {}, None, 0.0077, 0.05, log_scale=True)
+    lo, hi = iv["interval95"]
+    assert lo > 0
+    assert lo == pytest.approx(0.01 * np.exp(-Z95 * 0.77), rel=1e-12)
+    assert hi == pytest.approx(0.01 * np.exp(Z95 * 0.77), rel=1e-12)
+    assert iv["std"] == pytest.approx(0.0077) and iv["network_std"] == pytest.approx(0.0077)
+    line = verdict({"interval": {"k": iv}, "classical": {"skipped": "no solver"}},
+                   {"k": 0.01}, 0.05, log_scale={"k"})["k"]
+    assert ("0.01 ± 0.0077 (the data's noise not included, network 0.0077; 95 % "
+            f"[{lo:.6g}, {hi:.6g}], −78 %/+352 % on a log scale)") in line
+    [w] = interval_warnings({"k": iv}, {}, 0.05, log_scale={"k"})
+    assert w.startswith("k is determined only to −78 %/+352 % (95 %)")
+
+
+def test_a_log_interval_combines_the_same_sources_as_relative_errors():
+    """Cramér–Rao std 0.0004 and the gap 0.0003 to the classical fit, around 0.1: σ_log =
+    sqrt(0.004² + 0.003²) = 0.005, the relative std of the symmetric interval."""
+    from pinn_cli.diagnostics.profile import Z95
+    from pinn_cli.diagnostics.verdicts import interval
+
+    sym = interval("k", 0.1, CLASSICAL, None, 0.0001, 0.05)
+    log = interval("k", 0.1, CLASSICAL, None, 0.0001, 0.05, log_scale=True)
+    assert {k: v for k, v in log.items() if k != "interval95"} == \
+        {k: v for k, v in sym.items() if k != "interval95"}
+    assert log["interval95"] == pytest.approx([0.1 * np.exp(-Z95 * 0.005),
+                                               0.1 * np.exp(Z95 * 0.005)], rel=1e-12)
+    prof = interval("k", 0.1, CLASSICAL, PROFILE, 0.0001, 0.05, log_scale=True)
+    assert prof["center"] == 0.1 and prof["data_source"] == "profile"
+    assert prof["interval95"] == pytest.approx(log["interval95"], rel=1e-12)
+
+
+@pytest.mark.parametrize("rel", [0.01, 0.001])
+def test_a_log_interval_agrees_with_the_symmetric_one_to_first_order(rel):
+    """At 1 % relative std the bounds differ by (1.96 × 1 %)² / 2 ≈ 1.9e-4 of the centre, a
+    second-order term; at 0.1 % by 100 times less."""
+    from pinn_cli.diagnostics.profile import Z95
+    from pinn_cli.diagnostics.verdicts import interval
+
+    k = 0.37
+    sym = interval("k", k, {}, None, rel * k, 0.05)["interval95"]
+    log = interval("k", k, {}, None, rel * k, 0.05, log_scale=True)["interval95"]
+    for a, b in zip(sym, log):
+        assert b == pytest.approx(a, rel=2.5 * rel ** 2)
+        assert (b - a) / k == pytest.approx((Z95 * rel) ** 2 / 2, rel=0.02)
+
+
+def test_a_non_log_unknown_keeps_its_symmetric_interval():
+    from pinn_cli.diagnostics.profile import Z95
+    from pinn_cli.diagnostics.verdicts import interval, interval_warnings, verdict
+
+    iv = interval("k", 0.01, {}, None, 0.0077, 0.05)
+    assert iv["interval95"] == [0.01 - Z95 * 0.0077, 0.01 + Z95 * 0.0077]  # below 0: allowed
+    line = verdict({"interval": {"k": iv}, "classical": {"skipped": "no solver"}},
+                   {"k": 0.01}, 0.05, log_scale={"c"})["k"]
+    assert line.endswith(f"95 % [{iv['interval95'][0]:.6g}, {iv['interval95'][1]:.6g}]), no "
+                         "classical cross-check (no solver)")
+    [w] = interval_warnings({"k": iv}, {}, 0.05, log_scale={"c"})
+    assert w.startswith("k is determined only to ± 151 % (95 %)")
+
+
+def test_a_log_unknown_with_a_profile_centred_below_zero_has_no_interval():
+    from pinn_cli.diagnostics.verdicts import interval, interval_warnings
+
+    iv = interval("k", 0.1, {}, PROFILE | {"center": -0.01}, 0.0001, 0.05, log_scale=True)
+    assert iv["std"] is None and iv["interval95"] is None
+    [w] = interval_warnings({"k": iv}, {}, 0.05, log_scale={"k"})
+    assert w.startswith("k: no interval")
