@@ -108,15 +108,19 @@ def _sigma(obs, noise, r, p):
 
 
 def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict:
-    """Levenberg–Marquardt from the PINN's starting guess, then the Cramér–Rao bound."""
+    """Levenberg–Marquardt from the PINN's starting guess, then the Cramér–Rao bound. A model's
+    `nuisance` unknowns (e.g. a generic ODE's initial state) are fitted alongside; the bound of
+    the problem's unknowns is then the marginal one (the block of the full inverse)."""
     y = np.concatenate([obs.y[:, j] for j in range(obs.y.shape[1])])
-    names = [u.name for u in problem.unknowns]
-    ls = _LeastSquares(model, problem.unknowns, y)
+    unknowns = [*problem.unknowns, *getattr(model, "nuisance", [])]
+    names = [u.name for u in unknowns]
+    ls = _LeastSquares(model, unknowns, y)
     # From the guess and from the PINN's estimate (oscillatory problems have local minima);
     # the lower cost wins.
     best = None
-    for source in ({u.name: u.guess for u in problem.unknowns}, estimates):
-        start = np.array([u.to_raw(source[u.name]) for u in problem.unknowns], dtype=float)
+    for source in ({u.name: u.guess for u in unknowns},
+                   {u.name: estimates.get(u.name, u.guess) for u in unknowns}):
+        start = np.array([u.to_raw(source[u.name]) for u in unknowns], dtype=float)
         r0 = ls.residual(start)
         if r0 is None:
             continue
@@ -126,10 +130,10 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
     if best is None:
         return {"skipped": "the reference solver rejects both the guess and the PINN estimate"}
     raw, r, iterations = best
-    est = physical(problem.unknowns, raw)
+    est = physical(unknowns, raw)
     # Sensitivity to the physical unknowns: ∂u/∂k = ∂u/∂θ · dθ/dk.
     dk_draw = np.array([est[n] if u.transform == "log" else u.scale if u.transform == "scaled"
-                        else 1.0 for n, u in zip(names, problem.unknowns)])
+                        else 1.0 for n, u in zip(names, unknowns)])
     J_phys = ls.jacobian(raw, r) / dk_draw
     n, p = len(y), len(names)
     sigma, sigma_source = _sigma(obs, noise, r, p)
@@ -140,6 +144,9 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
     except np.linalg.LinAlgError:
         cov = np.full((p, p), np.inf)
     std = np.sqrt(np.maximum(np.diag(cov), 0))
+    p = len(problem.unknowns)  # the report covers the problem's unknowns, not the nuisance
+    names, cov, std, J_phys = names[:p], cov[:p, :p], std[:p], J_phys[:, :p]
+    est = {k: est[k] for k in names}
     corr = cov / np.outer(std, std) if np.all(std > 0) and np.all(np.isfinite(std)) else \
         np.full((p, p), np.nan)
     snr = {k: float(np.linalg.norm(est[k] * J_phys[:, i]) / (np.sqrt(n) * sigma.mean()))

@@ -237,7 +237,8 @@ def verdict(report, estimates, rel_std_limit, log_scale=()) -> Dict[str, str]:
         if "estimate" in c:
             std = c["crlb_std"][name]
             std = std if std is not None and math.isfinite(std) else math.inf
-            line += (f", classical {c['estimate'][name]:.6g} ± {std:.2g} (Cramér–Rao, "
+            generic = " (generic solver)" if c.get("reference") else ""
+            line += (f", classical{generic} {c['estimate'][name]:.6g} ± {std:.2g} (Cramér–Rao, "
                      f"σ from the {c['sigma_source'].split(' (')[0]}), "
                      + classical_says(c, name, est, rel_std_limit))
         else:

@@ -1,0 +1,155 @@
+"""A reference solver built from a problem's own equations, for the classical cross-check of a
+problem that names none (`pde.reference`): the residuals are solved for the time derivatives,
+u_t = F(u, u_x, u_xx, ..., t, x; k), and integrated with scipy's adaptive integrators
+(`solve_ivp`: LSODA for ODE systems, BDF with a banded Jacobian for the method of lines).
+
+- ODE systems (the only input is t): the initial state is fitted with the unknowns (one
+  nuisance parameter per field, started at the observation nearest the start), or taken from a
+  condition `at: {t: lo}` that fixes the field.
+- Evolution PDEs in one space input (method_of_lines.py): second-order finite differences on a
+  uniform grid, periodic or with the declared Dirichlet/Neumann conditions; the initial state
+  from a declared condition at t = lo, else from the observations at the earliest time.
+
+Anything else (no t, two space inputs, an equation not in evolution form, a condition it
+cannot impose) raises ValueError with the reason, which the diagnostics report."""
+from typing import Dict, List
+
+import numpy as np
+import sympy
+
+from pinn_cli.problem.unknowns import Unknown
+
+
+def evolution_form(problem) -> Dict[str, sympy.Expr]:
+    """{field: F} with field_t = F from the residuals, else ValueError saying why not."""
+    if "t" not in problem.inputs:
+        raise ValueError("the problem has no input t: steady problems are not covered by the "
+                         "generic solver")
+    if any(eq.expr is None for eq in problem.residuals):
+        raise ValueError("a residual is Python code, not an equation string")
+    t = problem.inputs.index("t")
+    rates = {f: sympy.Symbol(problem.derivative_name((f, (t,)))) for f in problem.outputs}
+    exprs = [eq.expr for eq in problem.residuals]
+    if len(exprs) != len(rates):
+        raise ValueError(f"{len(exprs)} residuals for {len(rates)} fields: the equations are not "
+                         "one evolution equation per field")
+    solved = sympy.solve(exprs, list(rates.values()), dict=True)
+    if len(solved) != 1 or set(solved[0]) != set(rates.values()):
+        raise ValueError("the residuals cannot be solved for " + ", ".join(map(str, rates.values()))
+                         + " (not in evolution form u_t = F(u, u_x, ...))")
+    form = {f: sympy.simplify(solved[0][r]) for f, r in rates.items()}
+    for f, rhs in form.items():
+        for s in rhs.free_symbols:
+            d = problem.derivative_symbol(s.name)
+            if d is not None and t in d[1]:
+                raise ValueError(f"{f}_t = {rhs} still holds the time derivative {s.name} (not "
+                                 "in evolution form)")
+    return form
+
+
+def numeric(expr, names):
+    """`expr` as a numpy function of the symbols `names` (generated from the parsed formula)."""
+    return sympy.lambdify([sympy.Symbol(n) for n in names], expr, modules="numpy")
+
+
+def only_data(problem, expr, inputs) -> bool:
+    """Whether `expr` is a function of the named inputs, the unknowns and constants only (no
+    field, no derivative): a value a condition fixes."""
+    allowed = {*inputs, *(u.name for u in problem.unknowns), *problem.constants}
+    return all(s.name in allowed for s in expr.free_symbols)
+
+
+def initial_values(problem, at: str, lo: float) -> Dict[str, sympy.Expr]:
+    """{field: expression} from the conditions at `at` = lo that fix a field's value there."""
+    out = {}
+    for eq, where in problem.conditions:
+        if where != {at: lo} or eq.expr is None:
+            continue
+        for f in problem.outputs:
+            sym = sympy.Symbol(f)
+            if sym in eq.expr.free_symbols and f not in out:
+                sol = sympy.solve(eq.expr, sym)
+                space = [i for i in problem.inputs if i != at]
+                if len(sol) == 1 and only_data(problem, sol[0], space):
+                    out[f] = sol[0]
+    return out
+
+
+def reference_model(problem, obs):
+    """The generic reference for `problem` at the observations (OdeModel or LinesModel)."""
+    form = evolution_form(problem)
+    space = [i for i in problem.inputs if i != "t"]
+    if not space:
+        return OdeModel(problem, obs, form)
+    if len(space) == 1:
+        from pinn_cli.solvers.method_of_lines import LinesModel
+
+        return LinesModel(problem, obs, form, space[0])
+    raise ValueError(f"{len(space)} space inputs ({', '.join(space)}): the generic solver covers "
+                     "ODE systems and evolution equations in one space input")
+
+
+class OdeModel:
+    """An ODE system y' = F(t, y; k) at the observation times; `nuisance`: the fitted initial
+    values (classical.classical_fit fits them with the unknowns)."""
+
+    def __init__(self, problem, obs, form, rtol=1e-8):
+        from scipy.integrate import solve_ivp
+
+        self.solve_ivp, self.rtol = solve_ivp, rtol
+        self.fields, self.params = problem.outputs, [u.name for u in problem.unknowns]
+        self.constants = dict(problem.constants)
+        names = ["t", *self.fields, *self.params, *self.constants]
+        self.rhs = [numeric(form[f], names) for f in self.fields]
+        t = obs.x[:, 0]
+        lo = problem.domain["t"][0]
+        declared = initial_values(problem, "t", lo)
+        self.start = lo if declared else float(t.min())
+        self.times, self.index = np.unique(t, return_inverse=True)
+        self.cols = [self.fields.index(f) for f in obs.fields]
+        self.fixed = {f: float(e.subs(self.constants)) for f, e in declared.items()
+                      if not e.free_symbols - {sympy.Symbol(c) for c in self.constants}}
+        # (an initial value that holds an unknown is fitted like an undeclared one)
+        first = int(np.argmin(np.abs(t - self.start)))
+        self.nuisance: List[Unknown] = []
+        for f in self.fields:
+            if f in self.fixed:
+                continue
+            if f not in obs.fields:
+                raise ValueError(f"field {f} is neither observed nor given an initial value (a "
+                                 f"condition at t = {lo}): its initial state is unknown")
+            guess = float(obs.y[first, obs.fields.index(f)])
+            self.nuisance.append(Unknown(name=f"{f}(t={self.start:g})", guess=guess))
+        self.scale = float(np.max(np.abs(obs.y))) or 1.0
+        self.how = "fitted with the unknowns" if self.nuisance else "declared"
+
+    @property
+    def description(self) -> str:
+        return (f"ODE system integrated by scipy solve_ivp (LSODA, rtol {self.rtol:g}) from "
+                f"t = {self.start:g}; initial state {self.how}")
+
+    def refined(self):
+        """The same model with a 100x tighter tolerance (the discretisation check)."""
+        twin = object.__new__(type(self))
+        twin.__dict__ = dict(self.__dict__, rtol=self.rtol / 100)
+        return twin
+
+    def __call__(self, params: Dict[str, float]) -> np.ndarray:
+        k = [params[p] for p in self.params] + list(self.constants.values())
+        y0 = [self.fixed[f] if f in self.fixed else params[f"{f}(t={self.start:g})"]
+              for f in self.fields]
+        rhs = self.rhs
+
+        def f(t, y):
+            return [float(g(t, *y, *k)) for g in rhs]
+
+        end = float(self.times.max())
+        if end <= self.start:
+            values = np.tile(np.array(y0, float), (len(self.times), 1)).T
+        else:
+            sol = self.solve_ivp(f, (self.start, end), y0, method="LSODA", rtol=self.rtol,
+                                 atol=self.rtol * 1e-2 * self.scale, dense_output=True)
+            if not sol.success:
+                raise ValueError(f"the integration failed: {sol.message}")
+            values = sol.sol(self.times)
+        return np.concatenate([values[c][self.index] for c in self.cols])

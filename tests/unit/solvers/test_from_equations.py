@@ -1,0 +1,135 @@
+"""The generic reference solver built from a problem's own equations: evolution form, ODE
+systems with a fitted initial state, and the method of lines (Dirichlet, Neumann, periodic),
+each fitted classically to data from an exact or independent solution."""
+import numpy as np
+import pytest
+
+from pinn_cli.diagnostics.classical import classical_fit
+from pinn_cli.io.observations import Observations
+from pinn_cli.problem.problem import Problem
+from pinn_cli.solvers import heat1d_series, lotka_volterra_rk4
+from pinn_cli.solvers.from_equations import evolution_form, reference_model
+
+
+def _problem(**spec):
+    return Problem(**{"name": "mine", **spec})
+
+
+def _obs(x, y, fields):
+    return Observations(np.asarray(x, float), np.asarray(y, float), fields, "memory", len(x), {})
+
+
+def _fit(problem, obs, model=None, start=None):
+    """The classical fit from the guesses and from `start` (what a PINN run would pass)."""
+    model = model or reference_model(problem, obs)
+    start = start or {u.name: u.guess for u in problem.unknowns}
+    return model, classical_fit(model, problem, obs, 0.0, start, 50)
+
+
+LOTKA = dict(inputs={"t": [0.0, 15.0]}, outputs=["x", "y"],
+             unknowns={"alpha": {"guess": 0.7, "transform": "log"},
+                       "beta": {"guess": 0.13, "transform": "log"},
+                       "gamma": {"guess": 1.2, "transform": "log"},
+                       "delta": {"guess": 0.06, "transform": "log"}},
+             residuals={"prey": "x_t - alpha*x + beta*x*y",
+                        "predator": "y_t - delta*x*y + gamma*y"})
+
+
+def test_evolution_form_solves_the_residuals_for_the_time_derivatives():
+    form = evolution_form(_problem(**LOTKA))
+    assert str(form["x"]) in ("alpha*x - beta*x*y", "x*(alpha - beta*y)")
+    heat = _problem(inputs={"x": [0, 1], "t": [0, 1]}, outputs=["u"],
+                    unknowns={"k": {"guess": 1.0}}, residuals={"heat": "2*u_t - k*u_xx"})
+    assert str(evolution_form(heat)["u"]) == "k*u_xx/2"
+
+
+@pytest.mark.parametrize("spec,message", [
+    (dict(inputs={"x": [0, 1], "y": [0, 1]}, residuals={"p": "u_xx + u_yy - k"}),
+     "no input t: steady problems"),
+    (dict(inputs={"x": [0, 1], "t": [0, 1]}, residuals={"wave": "u_tt - k*u_xx"}),
+     "cannot be solved for u_t"),
+    (dict(inputs={"x": [0, 1], "y": [0, 1], "t": [0, 1]}, residuals={"h": "u_t - k*u_xx"}),
+     r"2 space inputs \(x, y\)"),
+])
+def test_what_the_generic_solver_cannot_do_is_said(spec, message):
+    problem = _problem(outputs=["u"], unknowns={"k": {"guess": 1.0}}, **spec)
+    obs = _obs(np.zeros((3, len(problem.inputs))), np.ones((3, 1)), ["u"])
+    with pytest.raises(ValueError, match=message):
+        reference_model(problem, obs)
+
+
+def test_an_ode_system_is_fitted_with_its_initial_state():
+    problem = _problem(**LOTKA)
+    t = np.sort(np.random.default_rng(0).uniform(0.0, 15.0, 120))
+    truth = {"alpha": 1.0, "beta": 0.1, "gamma": 1.5, "delta": 0.075}
+    sol = lotka_volterra_rk4(t, **truth, x0=10.0, y0=5.0, dt=1e-3)
+    obs = _obs(t[:, None], np.stack([sol["x"], sol["y"]], axis=1), ["x", "y"])
+    model, fit = _fit(problem, obs, start={k: 1.03 * v for k, v in truth.items()})
+    assert [u.name for u in model.nuisance] == [f"x(t={t[0]:g})", f"y(t={t[0]:g})"]
+    for k, v in truth.items():  # the RK4 data's own error is ~1e-9
+        assert fit["estimate"][k] == pytest.approx(v, rel=1e-5)
+    assert set(fit["crlb_std"]) == set(truth)  # the nuisance is not reported
+
+
+def _heat_problem(conditions, periodic=None, residual="u_t - k*u_xx"):
+    return _problem(inputs={"x": [0.0, 1.0], "t": [0.0, 0.5]}, outputs=["u"],
+                    unknowns={"k": {"guess": 0.3, "transform": "log"}},
+                    residuals={"heat": residual}, conditions=conditions, periodic=periodic)
+
+
+def _scattered(u, n=600, seed=1):
+    rng = np.random.default_rng(seed)
+    x, t = rng.uniform(0, 1, n), rng.uniform(0, 0.5, n)
+    return _obs(np.stack([x, t], axis=1), u(x, t)[:, None], ["u"])
+
+
+def test_dirichlet_heat_converges_at_second_order():
+    problem = _heat_problem({
+        "left": {"at": {"x": 0.0}, "equation": "u"}, "right": {"at": {"x": 1.0}, "equation": "u"},
+        "initial": {"at": {"t": 0.0}, "equation": "u - sin(pi*x) - 0.5*sin(3*pi*x)"}})
+    obs = _scattered(lambda x, t: np.array([heat1d_series(np.array([a]), np.array([b]), 0.1)[0, 0]
+                                            for a, b in zip(x, t)]))
+    model, coarse = _fit(problem, obs)
+    _, fine = _fit(problem, obs, model.refined())
+    e1, e2 = (abs(f["estimate"]["k"] - 0.1) for f in (coarse, fine))
+    assert e1 < 2e-3 * 0.1 and 3.0 < e1 / e2 < 5.0  # second order: a quarter per halving
+
+
+def test_neumann_heat_from_the_observed_initial_slice():
+    problem = _heat_problem({"left": {"at": {"x": 0.0}, "equation": "u_x"},
+                             "right": {"at": {"x": 1.0}, "equation": "u_x"}})
+    exact = lambda x, t: np.exp(-0.1 * np.pi ** 2 * t) * np.cos(np.pi * x)  # noqa: E731
+    grid = np.linspace(0, 1, 41)
+    slice0 = _obs(np.stack([grid, np.zeros_like(grid)], axis=1), exact(grid, 0)[:, None], ["u"])
+    rest = _scattered(exact)
+    obs = _obs(np.concatenate([slice0.x, rest.x]), np.concatenate([slice0.y, rest.y]), ["u"])
+    model, fit = _fit(problem, obs)
+    assert "from the 41 observations at t = 0" in model.description
+    assert fit["estimate"]["k"] == pytest.approx(0.1, rel=3e-3)
+
+
+def test_periodic_advection_diffusion_recovers_both_coefficients():
+    problem = _problem(inputs={"x": [0.0, 1.0], "t": [0.0, 0.5]}, outputs=["u"],
+                       unknowns={"k": {"guess": 0.005, "transform": "log"}, "c": {"guess": 0.5}},
+                       residuals={"ad": "u_t + c*u_x - k*u_xx"}, periodic=["x"],
+                       conditions={"initial": {"at": {"t": 0.0}, "equation": "u - sin(2*pi*x)"}})
+    exact = lambda x, t: np.exp(-0.01 * 4 * np.pi ** 2 * t) * np.sin(2 * np.pi * (x - 0.8 * t))  # noqa: E731,E501
+    model, fit = _fit(problem, _scattered(exact))
+    assert "periodic" in model.description
+    assert fit["estimate"]["c"] == pytest.approx(0.8, rel=2e-3)
+    assert fit["estimate"]["k"] == pytest.approx(0.01, rel=2e-2)
+
+
+def test_an_unknown_initial_state_is_said():
+    problem = _heat_problem({"left": {"at": {"x": 0.0}, "equation": "u"},
+                             "right": {"at": {"x": 1.0}, "equation": "u"}})
+    with pytest.raises(ValueError, match="the initial state is unknown; declare it"):
+        reference_model(problem, _scattered(lambda x, t: np.sin(np.pi * x)))
+
+
+def test_a_condition_it_cannot_impose_is_said():
+    problem = _heat_problem({"left": {"at": {"x": 0.0}, "equation": "u*u_x - 1"},
+                             "right": {"at": {"x": 1.0}, "equation": "u"},
+                             "initial": {"at": {"t": 0.0}, "equation": "u - sin(pi*x)"}})
+    with pytest.raises(ValueError, match="fixes neither u nor u_x at x = 0"):
+        reference_model(problem, _scattered(lambda x, t: np.sin(np.pi * x)))
