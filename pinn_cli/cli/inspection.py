@@ -2,6 +2,7 @@
 outputs/ or multirun/ tree (pinn_cli.io.runs), with seed collapsing, sorting, filtering, export,
 pivot tables and overlay plots."""
 import argparse
+import io
 import json
 import math
 import sys
@@ -9,9 +10,10 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pinn_cli import __version__
-from pinn_cli.io.runs import find_runs, pivot, table, write_csv
+from pinn_cli.io.runs import Unreadable, find_runs, pivot, table, write_csv
 
 
 def _parser():
@@ -71,27 +73,29 @@ def render(rows, console):
             and not any(k == n or k.startswith(n + "_") for n in names)]
     t = Table(show_lines=False)
     for k in keys:  # the settings that tell rows apart: as wide as their values, never cut short
-        t.add_column(k[:-len("._target_")] if k.endswith("._target_") else k, overflow="fold",
+        t.add_column(Text(k[:-len("._target_")] if k.endswith("._target_") else k),
+                     overflow="fold",
                      min_width=max(len(_setting(k, r.get(k))) for r in rows))
     for k in ("status", "seeds"):
         t.add_column(k)
     for n in names:
-        t.add_column(f"{n} (mean ± std)", justify="right")
-        t.add_column(f"{n} truth", justify="right")
-        t.add_column(f"{n} rel. error", justify="right")
-        t.add_column(f"{n} identifiable", justify="right")
+        t.add_column(Text(f"{n} (mean ± std)"), justify="right")
+        t.add_column(Text(f"{n} truth"), justify="right")
+        t.add_column(Text(f"{n} rel. error"), justify="right")
+        t.add_column(Text(f"{n} identifiable"), justify="right")
     t.add_column("final loss", justify="right")
     t.add_column("wall s", justify="right")
     for r in rows:
         losses = [v for k, v in r.items() if k.startswith("loss:") and v is not None]
-        cells = [_setting(k, r.get(k)) for k in keys] + [r["status"], str(r["seeds"])]
+        status = "unreadable (below)" if r["status"].startswith("unreadable:") else r["status"]
+        cells = [_setting(k, r.get(k)) for k in keys] + [status, str(r["seeds"])]
         for n in names:
             cells += [_pm(r.get(n), r.get(f"{n}_std")), _fmt(r.get(f"{n}_truth")),
                       _pm(r.get(f"{n}_rel_error"), r.get(f"{n}_rel_error_std"), err=True),
                       _fmt(r.get(f"{n}_identifiable"))]
         cells += [_fmt(sum(losses)) if losses else "-", _fmt(r.get("wall_s"))]
         style = None if r["status"] == "completed" else "yellow"
-        t.add_row(*cells, style=style)
+        t.add_row(*map(Text, cells), style=style)  # text as written, never rich markup
     console.print(t)
 
 
@@ -109,14 +113,14 @@ def render_pivot(rows, spec, console):
     for n in _unknowns(rows):
         table_ = pivot(rows, row_key, col_key, n)
         cols = sorted({c for v in table_.values() for c in v}, key=_order)
-        t = Table(title=f"{n}: relative error, mean ± std over seeds (n seeds)")
-        t.add_column(f"{row_key} \\ {col_key}")
+        t = Table(title=Text(f"{n}: relative error, mean ± std over seeds (n seeds)"))
+        t.add_column(Text(f"{row_key} \\ {col_key}"))
         for c in cols:
-            t.add_column(str(c), justify="right")
+            t.add_column(Text(str(c)), justify="right")
         for rv in sorted(table_, key=_order):
-            t.add_row(str(rv), *(
-                f"{_pm(*table_[rv][c][:2], err=True)} ({table_[rv][c][2]})"
-                if c in table_[rv] else "-" for c in cols))
+            t.add_row(Text(str(rv)), *(
+                Text(f"{_pm(*table_[rv][c][:2], err=True)} ({table_[rv][c][2]})"
+                     if c in table_[rv] else "-") for c in cols))
         console.print(t)
 
 
@@ -141,14 +145,47 @@ def _sort(rows, key):
                                        if r.get(key) is not None else 0))
 
 
+def _warn(line):
+    print(f"pinn-inspect: {line}", file=sys.stderr)
+
+
+def _write(target, text):
+    try:
+        Path(target).write_text(text)
+    except OSError as err:
+        raise SystemExit(f"pinn-inspect: cannot write {target} ({err.strerror or err}); choose "
+                         "another file") from None
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
+    try:
+        _main(args)
+    except Exception as err:  # not foreseen: one message, never a traceback
+        raise SystemExit(
+            f"pinn-inspect stopped on an unexpected error ({type(err).__name__}: {err}) reading "
+            f"{args.path}. Unless the message points to a damaged file, this is a bug: please "
+            "report it") from None
+
+
+def _main(args):
     if not args.path.exists():
         raise SystemExit(f"pinn-inspect: {args.path} does not exist; pass a run or sweep folder")
-    runs = find_runs(args.path)
+    if not args.path.is_dir():
+        raise SystemExit(f"pinn-inspect: {args.path} is a file, not a folder; pass a run or "
+                         "sweep folder")
+    skipped = []
+    runs = find_runs(args.path, skipped)
+    for line in skipped:
+        _warn(line)
     if not runs:
         raise SystemExit(f"pinn-inspect: no run folders (with .hydra/config.yaml) under "
                          f"{args.path}")
+    damaged = [r for r in runs if r.status.startswith("unreadable:")]
+    if len(damaged) == len(runs):
+        for r in damaged:
+            _warn(f"{r.folder}: {r.status}")
+        raise SystemExit(f"pinn-inspect: no run under {args.path} can be read (above)")
     rows = _filter(table(runs), args.filter)
     if args.sort:
         rows = _sort(rows, args.sort)
@@ -156,18 +193,28 @@ def main(argv=None):
     console = Console(stderr=to_stderr)
     if not console.is_terminal:  # a pipe or a file: no wrapping at 80 columns
         console = Console(stderr=to_stderr, width=200)
-    if args.csv:
-        write_csv(rows, sys.stdout if args.csv == "-" else args.csv)
+    if args.csv == "-":
+        write_csv(rows, sys.stdout)
+    elif args.csv:
+        buf = io.StringIO()
+        write_csv(rows, buf)
+        _write(args.csv, buf.getvalue())
     if args.json:
         text = json.dumps(rows, indent=2, default=str)
-        sys.stdout.write(text + "\n") if args.json == "-" else Path(args.json).write_text(text)
+        sys.stdout.write(text + "\n") if args.json == "-" else _write(args.json, text)
     if args.pivot:
         render_pivot(rows, args.pivot, console)
     else:
         render(rows, console)
-    console.print(f"{len(runs)} runs in {args.path}, {len(rows)} rows")
+    for r in damaged:  # under the table, in full: why each unreadable run is one
+        console.print(Text(f"{r.folder}: {r.status}"), soft_wrap=True)
+    console.print(Text(f"{len(runs)} runs in {args.path}, {len(rows)} rows" +
+                       (f", {len(damaged)} unreadable" if damaged else "")))
     if args.plot:
-        from pinn_cli.io.record import plot_runs
+        from pinn_cli.io.record import NotWritable, plot_runs
 
-        for path in plot_runs(runs, args.path):
-            console.print(f"wrote {path}")
+        try:
+            for path in plot_runs(runs, args.path, warn=_warn):
+                console.print(Text(f"wrote {path}"))
+        except (NotWritable, Unreadable) as err:
+            raise SystemExit(f"pinn-inspect: {err}") from None

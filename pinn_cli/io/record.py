@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 from typing import Dict, List
 
@@ -125,14 +126,29 @@ def _g(v: float) -> str:
 
 
 def read_csv(path: Path) -> Dict[str, list]:
-    """Columns of a run-folder CSV; numeric columns as floats."""
+    """Columns of a run-folder CSV; numeric columns as floats ({} for a log with no rows yet).
+    A file that is not such a log (no header, a row of another length, a cell that is not a
+    number) raises ValueError saying where."""
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    cols = {k: [r[k] for r in rows] for k in (rows[0] if rows else [])}
-    for k, v in cols.items():
-        if k != "phase":
-            cols[k] = [float(x) for x in v]
-    return cols
+        reader = csv.reader(f)
+        head = next(reader, None)
+        if not head:
+            raise ValueError("empty: no header row")
+        rows = list(reader)
+    if "step" not in head:
+        raise ValueError(f"no 'step' column (header: {','.join(head)[:120]})")
+    cols = {k: [] for k in head}
+    for i, row in enumerate(rows, start=2):
+        if len(row) != len(head):
+            raise ValueError(f"line {i} has {len(row)} cells, the header {len(head)}")
+        for k, x in zip(head, row):
+            if k != "phase":
+                try:
+                    x = float(x)
+                except ValueError:
+                    raise ValueError(f"line {i}, column {k}: {x[:40]!r} is not a number") from None
+            cols[k].append(x)
+    return cols if rows else {}
 
 
 def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
@@ -186,20 +202,43 @@ def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
     _save(fig, run_dir / "grad_norms.png")
 
 
-def plot_runs(runs, folder: Path) -> List[Path]:
+def plot_runs(runs, folder: Path, warn=print) -> List[Path]:
     """Overlays of several runs in `folder`: runs_params.png (each unknown's trajectory, truth
     dashed), runs_losses.png (total loss), runs_lambdas.png (λ of the weighted terms); and in
     each run folder with gradients.h5, grad_hist.png (per-layer histograms of ∇θ L_term at the
-    end of each phase, as in Wang, Teng & Perdikaris 2021, Fig. 2)."""
+    end of each phase, as in Wang, Teng & Perdikaris 2021, Fig. 2).
+
+    A run whose logs or gradients.h5 are damaged is named through `warn` and left out; raises
+    pinn_cli.io.runs.Unreadable when no run can be drawn, NotWritable when `folder` cannot be
+    written."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from pinn_cli.io.runs import Unreadable, guarded
+
     folder = Path(folder if Path(folder).is_dir() else Path(folder).parent)
-    logs = [(r, {n: read_csv(r.folder / n) for n in ("params.csv", "losses.csv",
-                                                      "grad_norms.csv")})
-            for r in runs if (r.folder / "params.csv").exists()]
+    _check_writable(folder)
+    needed = {"params.csv": ("step",), "losses.csv": ("step", "total"),
+              "grad_norms.csv": ("step",)}
+    logs = []
+    for r in runs:
+        if not os.path.lexists(r.folder / "params.csv"):
+            continue  # no logs (yet): nothing to draw
+        try:
+            c = {n: guarded(r.folder / n, read_csv) for n in needed}
+            for n, cols in needed.items():
+                if not c[n]:
+                    raise Unreadable(r.folder / n, "no logged rows yet")
+                if missing := [k for k in cols if k not in c[n]]:
+                    raise Unreadable(r.folder / n, f"no {missing[0]!r} column")
+        except (Unreadable, FileNotFoundError) as err:
+            warn(f"{err}; {r.folder} left out of the plots")
+            continue
+        logs.append((r, c))
+    if not logs:
+        raise Unreadable(folder, "no run here has logs that can be plotted")
     label = lambda r: str(r.folder.relative_to(folder)) if r.folder != folder else r.folder.name
     names = sorted({n for r, _ in logs for n in r.unknowns} or
                    {c for _, c in logs for c in c["params.csv"] if c not in
@@ -242,14 +281,38 @@ def plot_runs(runs, folder: Path) -> List[Path]:
     _save(fig, written[-1])
 
     for r, _ in logs:
-        if (r.folder / "gradients.h5").exists():
-            written.append(plot_gradient_histograms(r.folder))
+        if os.path.lexists(r.folder / "gradients.h5"):
+            try:
+                _check_writable(r.folder)
+                written.append(guarded(r.folder / "gradients.h5", plot_gradient_histograms))
+            except NotWritable as err:
+                warn(f"{err}; grad_hist.png not drawn")
+            except (Unreadable, FileNotFoundError) as err:
+                plt.close("all")
+                warn(f"{err}; grad_hist.png not drawn")
     return written
 
 
-def plot_gradient_histograms(run_dir: Path) -> Path:
-    """grad_hist.png: for each phase end (rows) and each layer's weight matrix (columns), the
-    histogram of ∇θ L_term of every loss term (Wang, Teng & Perdikaris 2021, Fig. 2)."""
+class NotWritable(Exception):
+    """The plots cannot be written into the folder."""
+
+
+def _check_writable(folder: Path) -> None:
+    """Raise NotWritable, before anything is drawn, when `folder` does not take a new file."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise NotWritable(
+            f"cannot write the plots into {folder} ({err.strerror or err}); pinn-inspect writes "
+            f"them beside the runs, so copy the folder to a place you can write (cp -r {folder} "
+            "COPY) and run pinn-inspect COPY --plot") from None
+
+
+def plot_gradient_histograms(path: Path) -> Path:
+    """grad_hist.png beside `path` (a run folder, or its gradients.h5): for each phase end (rows)
+    and each layer's weight matrix (columns), the histogram of ∇θ L_term of every loss term (Wang,
+    Teng & Perdikaris 2021, Fig. 2)."""
     import h5py
     import matplotlib
 
@@ -257,8 +320,12 @@ def plot_gradient_histograms(run_dir: Path) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    path = Path(path)
+    run_dir = path.parent if path.name == "gradients.h5" else path
     with h5py.File(run_dir / "gradients.h5", "r") as f:
         steps = sorted(f, key=int)
+        if not steps:
+            raise ValueError("no gradients recorded")
         layers = [p for p in f[steps[0]].attrs["parameters"] if p.endswith("weight")]
         fig, axes = plt.subplots(len(steps), len(layers), squeeze=False,
                                  figsize=(2.4 * len(layers), 2.0 * len(steps)))

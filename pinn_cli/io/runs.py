@@ -4,14 +4,18 @@ mean ± std (the spread across seeds is the first honest error bar), and pivot.
 
 Torch-free: reading folders needs only the CSV/JSON/YAML files a run writes."""
 import csv
+import errno
+import io
 import json
 import math
+import os
 import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
@@ -23,12 +27,15 @@ IGNORED = ("resume",)  # keys that never define a setting
 class Run:
     folder: Path
     config: Dict[str, object]  # flattened composed config
-    status: str  # completed | diverged | failed | stalled | interrupted | running | no summary
+    # completed | diverged | failed | stalled | interrupted | running | no summary, or
+    # `unreadable: FILE: why` for a damaged folder
+    status: str
     unknowns: Dict[str, dict] = field(default_factory=dict)  # name -> estimate, truth, rel_error
     losses: Dict[str, float] = field(default_factory=dict)
     wall: Optional[float] = None
     verdicts: Dict[str, str] = field(default_factory=dict)  # diagnostics, per unknown
     error: Optional[str] = None  # why a run that did not complete stopped
+    readable: bool = True  # False: its config could not be read (status says why)
 
 
 def _flatten(node, prefix="") -> Dict[str, object]:
@@ -56,32 +63,163 @@ def _inert(node):
     return RESOLVER.sub(lambda m: "\\" + m.group(0), node) if isinstance(node, str) else node
 
 
-def read_run(folder: Path) -> Run:
-    cfg = OmegaConf.create(_inert(OmegaConf.to_container(
-        OmegaConf.load(folder / ".hydra" / "config.yaml"), resolve=False)))
-    try:
-        config = _flatten(OmegaConf.to_container(cfg, resolve=True))
-    except Exception:  # an interpolation that cannot resolve outside the run: keep it as text
-        config = _flatten(OmegaConf.to_container(cfg, resolve=False))
-    path = folder / "summary.json"
-    try:
-        s = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return Run(folder, config, "no summary")
-    return Run(folder, config, s.get("status", "unknown"), s.get("unknowns") or {},
-               s.get("final_losses") or {}, s.get("wall_seconds"),
-               (s.get("identifiability") or {}).get("verdicts") or {}, s.get("error"))
+class Unreadable(Exception):
+    """A file or folder of someone else's run that cannot be read as what it should be."""
+
+    def __init__(self, path, why: str):
+        super().__init__(f"{path}: {why}")
+        self.path, self.why = Path(path), why
 
 
-def find_runs(path: Path) -> List[Run]:
-    """Every run folder (one holding .hydra/config.yaml) at or under `path`, in path order."""
+def guarded(path: Path, parse):
+    """`parse(path)`, with every way a damaged, hostile or unreadable file can fail turned into
+    one `Unreadable` that names the file and what is wrong. A missing file stays
+    FileNotFoundError (absent is a state, e.g. a run not yet finished, not damage)."""
     path = Path(path)
-    folders = sorted({p.parent.parent for p in path.rglob(".hydra/config.yaml")})
-    return [read_run(f) for f in folders]
+    try:
+        return parse(path)
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise Unreadable(path, f"a symbolic link to a missing file "
+                                   f"({os.readlink(path)})") from None
+        raise
+    except Unreadable:
+        raise
+    except IsADirectoryError:
+        raise Unreadable(path, "a folder where a file belongs") from None
+    except OSError as err:  # permission denied, a symbolic link loop, an I/O error
+        raise Unreadable(path, err.strerror or str(err)) from None
+    except UnicodeDecodeError:
+        raise Unreadable(path, "not text (binary data)") from None
+    except RecursionError:
+        raise Unreadable(path, "nested too deeply") from None
+    except json.JSONDecodeError as err:
+        raise Unreadable(path, f"invalid JSON ({err})") from None
+    except yaml.YAMLError as err:
+        raise Unreadable(path, f"invalid YAML ({' '.join(str(err).split())[:200]})") from None
+    except Exception as err:  # a parser's complaint: invalid JSON, YAML, CSV, HDF5
+        why = " ".join(str(err).split()) or type(err).__name__
+        raise Unreadable(path, why[:300]) from None
+
+
+def _load_config(path: Path) -> Dict[str, object]:
+    node = OmegaConf.load(io.StringIO(path.read_text()))  # read here: its own errors, named
+    if not isinstance(node, DictConfig):
+        raise Unreadable(path, "a YAML list, not a mapping of settings")
+    if not node:
+        raise Unreadable(path, "empty (no settings)")
+    cfg = OmegaConf.create(_inert(OmegaConf.to_container(node, resolve=False)))
+    try:
+        return _flatten(OmegaConf.to_container(cfg, resolve=True))
+    except Exception:  # an interpolation that cannot resolve outside the run: keep it as text
+        return _flatten(OmegaConf.to_container(cfg, resolve=False))
+
+
+def _json_type(value) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _number(value, where: str, none=True):
+    """A finite number from summary.json, or None where null is allowed."""
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where} is {_json_type(value)}, not a number")
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ValueError(f"{where} is not a finite number ({value})")
+    return value
+
+
+def _mapping(value, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} is {_json_type(value)}, not an object")
+    return value
+
+
+def _load_summary(path: Path) -> dict:
+    """summary.json, checked: every value pinn-inspect uses has the type pinn-fit writes."""
+    s = json.loads(path.read_text())
+    if not isinstance(s, dict):
+        raise ValueError(f"the file holds {_json_type(s)}, not an object")
+    if "status" not in s:
+        raise ValueError("no status")
+    if not isinstance(s["status"], str):
+        raise ValueError(f"status is {_json_type(s.get('status'))}, not a string")
+    unknowns = {}
+    for name, u in _mapping(s.get("unknowns"), "unknowns").items():
+        u = _mapping(u, f"unknowns.{name}")
+        unknowns[name] = {k: _number(u.get(k), f"unknowns.{name}.{k}")
+                          for k in ("estimate", "truth", "rel_error")}
+    losses = {t: _number(v, f"final_losses.{t}")
+              for t, v in _mapping(s.get("final_losses"), "final_losses").items()}
+    verdicts = _mapping(_mapping(s.get("identifiability"), "identifiability").get("verdicts"),
+                        "identifiability.verdicts")
+    if not all(isinstance(v, str) for v in verdicts.values()):
+        raise ValueError("identifiability.verdicts holds a value that is not text")
+    error = s.get("error")
+    return dict(status=s["status"], unknowns=unknowns, losses=losses, verdicts=verdicts,
+                wall=_number(s.get("wall_seconds"), "wall_seconds"),
+                error=None if error is None else str(error))
+
+
+def read_run(folder: Path) -> Run:
+    """The run in `folder`; a damaged file makes it a run with status `unreadable: FILE: why`,
+    never an exception."""
+    folder = Path(folder)
+    try:
+        config = guarded(folder / ".hydra" / "config.yaml", _load_config)
+    except (Unreadable, FileNotFoundError) as err:
+        return Run(folder, {}, _unreadable(folder, err), readable=False)
+    try:
+        s = guarded(folder / "summary.json", _load_summary)
+    except FileNotFoundError:
+        return Run(folder, config, "no summary")
+    except Unreadable as err:
+        return Run(folder, config, _unreadable(folder, err))
+    return Run(folder, config, s["status"], s["unknowns"], s["losses"], s["wall"],
+               s["verdicts"], s["error"])
+
+
+def _unreadable(folder: Path, err) -> str:
+    path = Path(getattr(err, "path", None) or err.filename)
+    why = getattr(err, "why", None) or err.strerror
+    try:
+        path = path.relative_to(folder)
+    except ValueError:
+        pass
+    return f"unreadable: {path}: {why}"
+
+
+def find_runs(path: Path, skipped: Optional[List[str]] = None) -> List[Run]:
+    """Every run folder (one holding .hydra/config.yaml) at or under `path`, in path order.
+    Symbolic links to folders are not followed; a link that loops is named in `skipped`."""
+    path = Path(path)
+    folders = set()
+    note = skipped.append if skipped is not None else lambda line: None
+    for top, dirs, files in os.walk(path, onerror=lambda err: note(
+            f"{err.filename}: cannot be listed ({err.strerror}); skipped")):
+        top = Path(top)
+        if ".hydra" in dirs and os.path.lexists(top / ".hydra" / "config.yaml"):
+            folders.add(top)
+        for name in files:
+            try:
+                os.stat(top / name)
+            except OSError as err:
+                if err.errno == errno.ELOOP:
+                    note(f"{top / name}: a symbolic link that loops; skipped")
+    return [read_run(f) for f in sorted(folders)]
 
 
 def differing_keys(runs: List[Run]) -> List[str]:
     """Config keys whose value is not the same in every run (seed keys included)."""
+    runs = [r for r in runs if r.readable] or runs  # an unreadable config tells nothing apart
     keys = sorted({k for r in runs for k in r.config})
     return [k for k in keys if k not in IGNORED and
             len({json.dumps(r.config.get(k), default=str) for r in runs}) > 1]
@@ -91,7 +229,14 @@ def _stats(values):
     values = [v for v in values if v is not None and math.isfinite(v)]
     if not values:
         return None, None
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+    try:
+        mean = statistics.fmean(values)
+    except OverflowError:  # values near the largest float: their sum overflows, the mean not
+        mean = math.fsum(v / len(values) for v in values)
+    try:
+        return mean, (statistics.stdev(values) if len(values) > 1 else 0.0)
+    except OverflowError:
+        return mean, math.inf
 
 
 def table(runs: List[Run]) -> List[Dict[str, object]]:
