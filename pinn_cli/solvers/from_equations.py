@@ -20,15 +20,40 @@ import sympy
 from pinn_cli.problem.unknowns import Unknown
 
 
+def time_orders(problem) -> Dict[str, int]:
+    """Each field's highest pure time derivative in the residuals (1 for u_t, 2 for u_tt); a
+    problem with space inputs must be first order in time."""
+    t = problem.inputs.index("t")
+    orders = {f: 0 for f in problem.outputs}
+    for eq in problem.residuals:
+        for s in eq.expr.free_symbols:
+            d = problem.derivative_symbol(s.name)
+            if d is None or t not in d[1]:
+                continue
+            if set(d[1]) != {t}:
+                raise ValueError(f"the mixed derivative {s.name} (not in evolution form)")
+            orders[d[0]] = max(orders[d[0]], len(d[1]))
+    missing = [f for f, m in orders.items() if m == 0]
+    if missing:
+        raise ValueError(f"no residual holds a time derivative of {', '.join(missing)} (not in "
+                         "evolution form)")
+    if len(problem.inputs) > 1 and max(orders.values()) > 1:
+        raise ValueError("second or higher time derivatives in a PDE (not in evolution form "
+                         "u_t = F(u, u_x, ...))")
+    return orders
+
+
 def evolution_form(problem) -> Dict[str, sympy.Expr]:
-    """{field: F} with field_t = F from the residuals, else ValueError saying why not."""
+    """{field: F} with d^m field/dt^m = F (m its time order, time_orders) from the residuals,
+    else ValueError saying why not."""
     if "t" not in problem.inputs:
         raise ValueError("the problem has no input t: steady problems are not covered by the "
                          "generic solver")
     if any(eq.expr is None for eq in problem.residuals):
         raise ValueError("a residual is Python code, not an equation string")
     t = problem.inputs.index("t")
-    rates = {f: sympy.Symbol(problem.derivative_name((f, (t,)))) for f in problem.outputs}
+    orders = time_orders(problem)
+    rates = {f: sympy.Symbol(problem.derivative_name((f, (t,) * m))) for f, m in orders.items()}
     exprs = [eq.expr for eq in problem.residuals]
     if len(exprs) != len(rates):
         raise ValueError(f"{len(exprs)} residuals for {len(rates)} fields: the equations are not "
@@ -41,9 +66,9 @@ def evolution_form(problem) -> Dict[str, sympy.Expr]:
     for f, rhs in form.items():
         for s in rhs.free_symbols:
             d = problem.derivative_symbol(s.name)
-            if d is not None and t in d[1]:
-                raise ValueError(f"{f}_t = {rhs} still holds the time derivative {s.name} (not "
-                                 "in evolution form)")
+            if d is not None and len(d[1]) >= orders[d[0]] and t in d[1]:
+                raise ValueError(f"{rates[f]} = {rhs} still holds the time derivative {s.name} "
+                                 "(not in evolution form)")
     return form
 
 
@@ -59,19 +84,20 @@ def only_data(problem, expr, inputs) -> bool:
     return all(s.name in allowed for s in expr.free_symbols)
 
 
-def initial_values(problem, at: str, lo: float) -> Dict[str, sympy.Expr]:
-    """{field: expression} from the conditions at `at` = lo that fix a field's value there."""
+def initial_values(problem, at: str, lo: float, symbols=None) -> Dict[str, sympy.Expr]:
+    """{symbol: expression} from the conditions at `at` = lo that fix a field's value there (or
+    one of `symbols`, e.g. a derivative x_t for a second-order ODE)."""
     out = {}
+    space = [i for i in problem.inputs if i != at]
     for eq, where in problem.conditions:
         if where != {at: lo} or eq.expr is None:
             continue
-        for f in problem.outputs:
-            sym = sympy.Symbol(f)
-            if sym in eq.expr.free_symbols and f not in out:
+        for name in symbols or problem.outputs:
+            sym = sympy.Symbol(name)
+            if sym in eq.expr.free_symbols and name not in out:
                 sol = sympy.solve(eq.expr, sym)
-                space = [i for i in problem.inputs if i != at]
                 if len(sol) == 1 and only_data(problem, sol[0], space):
-                    out[f] = sol[0]
+                    out[name] = sol[0]
     return out
 
 
@@ -90,38 +116,50 @@ def reference_model(problem, obs):
 
 
 class OdeModel:
-    """An ODE system y' = F(t, y; k) at the observation times; `nuisance`: the fitted initial
-    values (classical.classical_fit fits them with the unknowns)."""
+    """An ODE system at the observation times, of any order (x_tt = F becomes x' = x_t,
+    x_t' = F); `nuisance`: the initial values no condition fixes, fitted with the unknowns by
+    classical.classical_fit."""
 
     def __init__(self, problem, obs, form, rtol=1e-8):
         from scipy.integrate import solve_ivp
 
         self.solve_ivp, self.rtol = solve_ivp, rtol
-        self.fields, self.params = problem.outputs, [u.name for u in problem.unknowns]
-        self.constants = dict(problem.constants)
-        names = ["t", *self.fields, *self.params, *self.constants]
-        self.rhs = [numeric(form[f], names) for f in self.fields]
+        self.params, self.constants = [u.name for u in problem.unknowns], dict(problem.constants)
+        orders = time_orders(problem)
+        self.state = [problem.derivative_name((f, (0,) * j)) for f in problem.outputs
+                      for j in range(orders[f])]
+        names = ["t", *self.state, *self.params, *self.constants]
+        self.rhs = [numeric(form[f] if j == orders[f] - 1 else
+                            sympy.Symbol(problem.derivative_name((f, (0,) * (j + 1)))), names)
+                    for f in problem.outputs for j in range(orders[f])]
         t = obs.x[:, 0]
         lo = problem.domain["t"][0]
-        declared = initial_values(problem, "t", lo)
+        declared = initial_values(problem, "t", lo, self.state)
         self.start = lo if declared else float(t.min())
         self.times, self.index = np.unique(t, return_inverse=True)
-        self.cols = [self.fields.index(f) for f in obs.fields]
-        self.fixed = {f: float(e.subs(self.constants)) for f, e in declared.items()
-                      if not e.free_symbols - {sympy.Symbol(c) for c in self.constants}}
-        # (an initial value that holds an unknown is fitted like an undeclared one)
-        first = int(np.argmin(np.abs(t - self.start)))
-        self.nuisance: List[Unknown] = []
-        for f in self.fields:
-            if f in self.fixed:
-                continue
-            if f not in obs.fields:
-                raise ValueError(f"field {f} is neither observed nor given an initial value (a "
-                                 f"condition at t = {lo}): its initial state is unknown")
-            guess = float(obs.y[first, obs.fields.index(f)])
-            self.nuisance.append(Unknown(name=f"{f}(t={self.start:g})", guess=guess))
+        self.cols = [self.state.index(f) for f in obs.fields]
+        constants = {sympy.Symbol(c) for c in self.constants}
+        self.fixed = {n: float(e.subs(self.constants)) for n, e in declared.items()
+                      if not e.free_symbols - constants}
+        self.nuisance: List[Unknown] = [
+            Unknown(name=f"{n}(t={self.start:g})", guess=self._guess(n, problem, obs, lo))
+            for n in self.state if n not in self.fixed]
         self.scale = float(np.max(np.abs(obs.y))) or 1.0
         self.how = "fitted with the unknowns" if self.nuisance else "declared"
+
+    def _guess(self, name, problem, obs, lo) -> float:
+        """A start for a fitted initial value: the observation nearest the start, or for x_t a
+        difference quotient of the two nearest."""
+        field, idx = problem.derivative_symbol(name) or (name, ())
+        if field not in obs.fields or len(idx) > 1:
+            raise ValueError(f"{name} at t = {self.start:g} is neither observed nor fixed by a "
+                             f"condition at t = {lo:g}: the initial state is unknown")
+        t, y = obs.x[:, 0], obs.y[:, obs.fields.index(field)]
+        near = np.argsort(np.abs(t - self.start))[:2]
+        if not idx:
+            return float(y[near[0]])
+        dt = t[near[1]] - t[near[0]]
+        return float((y[near[1]] - y[near[0]]) / dt) if dt else 0.0
 
     @property
     def description(self) -> str:
@@ -136,8 +174,8 @@ class OdeModel:
 
     def __call__(self, params: Dict[str, float]) -> np.ndarray:
         k = [params[p] for p in self.params] + list(self.constants.values())
-        y0 = [self.fixed[f] if f in self.fixed else params[f"{f}(t={self.start:g})"]
-              for f in self.fields]
+        y0 = [self.fixed[n] if n in self.fixed else params[f"{n}(t={self.start:g})"]
+              for n in self.state]
         rhs = self.rhs
 
         def f(t, y):

@@ -47,6 +47,10 @@ def test_evolution_form_solves_the_residuals_for_the_time_derivatives():
     (dict(inputs={"x": [0, 1], "y": [0, 1]}, residuals={"p": "u_xx + u_yy - k"}),
      "no input t: steady problems"),
     (dict(inputs={"x": [0, 1], "t": [0, 1]}, residuals={"wave": "u_tt - k*u_xx"}),
+     "second or higher time derivatives in a PDE"),
+    (dict(inputs={"x": [0, 1], "t": [0, 1]}, residuals={"h": "u_t - k*u_xt"}),
+     "the mixed derivative u_xt"),
+    (dict(inputs={"x": [0, 1], "t": [0, 1]}, residuals={"h": "u_t**2 - k*u_xx"}),
      "cannot be solved for u_t"),
     (dict(inputs={"x": [0, 1], "y": [0, 1], "t": [0, 1]}, residuals={"h": "u_t - k*u_xx"}),
      r"2 space inputs \(x, y\)"),
@@ -133,3 +137,24 @@ def test_a_condition_it_cannot_impose_is_said():
                              "initial": {"at": {"t": 0.0}, "equation": "u - sin(pi*x)"}})
     with pytest.raises(ValueError, match="fixes neither u nor u_x at x = 0"):
         reference_model(problem, _scattered(lambda x, t: np.sin(np.pi * x)))
+
+
+@pytest.mark.parametrize("conditions,fitted", [
+    (None, ["x(t=0)", "x_t(t=0)"]),
+    ({"x0": {"at": {"t": 0.0}, "equation": "x - 1"}, "v0": {"at": {"t": 0.0}, "equation": "x_t"}},
+     []),
+])
+def test_a_second_order_ode_becomes_a_first_order_system(conditions, fitted):
+    from pinn_cli.solvers import oscillator_underdamped
+
+    problem = _problem(inputs={"t": [0.0, 10.0]}, outputs=["x"],
+                       unknowns={"c": {"guess": 0.5, "transform": "log"},
+                                 "k": {"guess": 3.0, "transform": "log"}},
+                       residuals={"oscillator": "x_tt + c*x_t + k*x"}, conditions=conditions)
+    t = np.linspace(0.0, 10.0, 201)
+    x = oscillator_underdamped(t, c=0.4, k=4.0, x0=1.0, v0=0.0)
+    obs = _obs(t[:, None], np.asarray(x)[:, None], ["x"])
+    model, fit = _fit(problem, obs, start={"c": 0.41, "k": 4.1})
+    assert [u.name for u in model.nuisance] == fitted
+    assert fit["estimate"]["c"] == pytest.approx(0.4, rel=1e-5)
+    assert fit["estimate"]["k"] == pytest.approx(4.0, rel=1e-5)
