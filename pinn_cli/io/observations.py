@@ -1,4 +1,5 @@
-"""Observations from HDF5 (the `data` config group).
+"""Observations from HDF5, CSV, NPZ or MATLAB files (the `data` config group); io.formats reads
+the other formats into HDF5 in memory, so every layout and check below applies to them alike.
 
 Four layouts (``data.layout``):
 - *grid*: one 1-D dataset per input (e.g. ``x`` (256,), ``t`` (100,)) and a field array on their
@@ -37,11 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-import h5py
 import numpy as np
 
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.degenerate import Source, check_observations
+from pinn_cli.io.formats import open_data
 from pinn_cli.io.hdf5 import column, mesh, read_dataset, resolve_file
 from pinn_cli.io.pdebench import read_pdebench, read_pdebench_grouped
 
@@ -77,9 +78,9 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
         raise PinnFitError(f"data.file: '{file}' does not exist (looked in {Path.cwd()}"
                            f"{shipped}); pass data.file=PATH/TO/FILE.h5")
     if path.is_dir():
-        raise PinnFitError(f"data.file: '{path}' is a directory; pass the HDF5 file inside it")
+        raise PinnFitError(f"data.file: '{path}' is a directory; pass the data file inside it")
     try:
-        with h5py.File(path, "r") as h5:
+        with open_data(path, layout, coords, fields, unknowns) as h5:
             xs, ys, attrs = READERS[layout](h5, coords, fields, sample)
             truth = _truth(attrs, unknowns, path)
     except OSError as err:
