@@ -17,83 +17,90 @@ from pinn_cli.solvers.from_equations import initial_values, numeric, only_data
 MIN_SLICE = 8  # observations at the earliest time needed to start from them
 
 
-def _side_condition(problem, space, value):
-    """('dirichlet' | 'neumann', g(t, *unknowns, *constants)) of the condition at space=value."""
+def _side_condition(problem, space, value, field):
+    """('dirichlet' | 'neumann', g(t, *unknowns, *constants)): the condition at space=value
+    that fixes `field` or its derivative in `space`."""
     x_index = problem.inputs.index(space)
-    u = sympy.Symbol(problem.outputs[0])
-    u_x = sympy.Symbol(problem.derivative_name((problem.outputs[0], (x_index,))))
-    for eq, where in problem.conditions:
-        if where != {space: value} or eq.expr is None:
-            continue
+    u = sympy.Symbol(field)
+    u_x = sympy.Symbol(problem.derivative_name((field, (x_index,))))
+    found = [(eq, where) for eq, where in problem.conditions
+             if where == {space: value} and eq.expr is not None]
+    for eq, _ in found:
         for kind, sym in (("dirichlet", u), ("neumann", u_x)):
             if sym in eq.expr.free_symbols:
                 sol = sympy.solve(eq.expr, sym)
                 if len(sol) == 1 and only_data(problem, sol[0], ["t"]):
-                    return kind, sol[0]
-        raise ValueError(f"the condition {eq.name} ({eq.text}) fixes neither "
-                         f"{u} nor {u_x} at {space} = {value:g}: the generic solver cannot "
-                         "impose it")
+                    return kind, numeric(sol[0], ["t", *(v.name for v in problem.unknowns),
+                                                  *problem.constants])
+    if found:
+        raise ValueError(f"the conditions at {space} = {value:g} ("
+                         + "; ".join(eq.text for eq, _ in found) + f") fix neither {u} nor "
+                         f"{u_x}: the generic solver cannot impose them")
     raise ValueError(f"no condition at {space} = {value:g} and {space} is not periodic: declare "
                      f"one (e.g. pde.conditions.left: {{at: {{{space}: {value:g}}}, equation: "
                      f"{u}}}) or pde.periodic=[{space}]")
 
 
 class LinesModel:
-    """u(x, t) of the problem's only field at the observations, by the method of lines."""
+    """The problem's fields u(x, t), v(x, t), ... at the observations, by the method of lines."""
 
     def __init__(self, problem, obs, form, space, n=201, rtol=1e-7):
         from scipy.integrate import solve_ivp
 
-        if len(problem.outputs) != 1:
-            raise ValueError(f"{len(problem.outputs)} fields in one space input: the generic "
-                             "solver's method of lines covers one field")
-        self.solve_ivp, self.n, self.rtol = solve_ivp, n, rtol
-        self.field = f = problem.outputs[0]
+        self.solve_ivp, self.n, self.rtol, self.space = solve_ivp, n, rtol, space
+        self.fields = problem.outputs
         self.params, self.constants = [u.name for u in problem.unknowns], dict(problem.constants)
         self.lo, self.hi = problem.domain[space]
         self.periodic = space in [p.input for p in problem.periodic]
         x_index = problem.inputs.index(space)
-        self.orders = [o for o in range(5) if sympy.Symbol(
-            problem.derivative_name((f, (x_index,) * o))) in form[f].free_symbols or o == 0]
-        if max(self.orders) > (4 if self.periodic else 2):
-            raise ValueError(f"a derivative of order {max(self.orders)} in {space} with "
+        used = {problem.derivative_symbol(s.name) or (s.name, ())
+                for rhs in form.values() for s in rhs.free_symbols}
+        self.order = max([len(idx) for f, idx in used if f in self.fields] + [0])
+        if self.order > (4 if self.periodic else 2):
+            raise ValueError(f"a derivative of order {self.order} in {space} with "
                              f"{'periodic' if self.periodic else 'Dirichlet/Neumann'} "
                              "conditions: beyond the generic solver's finite differences")
-        self.derivs = [problem.derivative_name((f, (x_index,) * o)) for o in self.orders]
-        names = [space, "t", *self.derivs, *self.params, *self.constants]
-        self.rhs = numeric(form[f], names)
-        if not self.periodic:
-            self.sides = [_side_condition(problem, space, v) for v in (self.lo, self.hi)]
-            self.side_fns = [numeric(g, ["t", *self.params, *self.constants])
-                             for _, g in self.sides]
+        derivs = [problem.derivative_name((f, (x_index,) * o)) for f in self.fields
+                  for o in range(self.order + 1)]
+        names = [space, "t", *derivs, *self.params, *self.constants]
+        self.rhs = [numeric(form[f], names) for f in self.fields]
+        self.sides = None if self.periodic else \
+            [[_side_condition(problem, space, v, f) for v in (self.lo, self.hi)]
+             for f in self.fields]
         x, t = obs.x[:, x_index], obs.x[:, problem.inputs.index("t")]
-        if f not in obs.fields:
-            raise ValueError(f"field {f} is not observed")
-        self.obs_x, self.cols = x, obs.fields.index(f)
+        self.obs_x, self.cols = x, [self.fields.index(f) for f in obs.fields]
         self.times, self.index = np.unique(t, return_inverse=True)
+        self._initial_state(problem, obs, x, t, space)
+
+    def _initial_state(self, problem, obs, x, t, space):
+        """Per field: a function of x from a condition at t = lo, or the observed slice at the
+        earliest time (then the start)."""
         t_lo = problem.domain["t"][0]
-        declared = initial_values(problem, "t", t_lo).get(f)
-        if declared is not None:
-            self.start, self.initial = t_lo, numeric(declared, [space, *self.params,
-                                                                *self.constants])
-            self.how = f"from the condition at t = {t_lo:g}"
-        else:
-            self.start = float(t.min())
+        declared = initial_values(problem, "t", t_lo)
+        self.start = t_lo if set(declared) >= set(self.fields) else float(t.min())
+        self.initial, how = [], set()
+        for f in self.fields:
+            if f in declared and self.start == t_lo:
+                fn = numeric(declared[f], [space, *self.params, *self.constants])
+                self.initial.append(lambda grid, k, fn=fn: np.asarray(fn(grid, *k), float)
+                                    * np.ones_like(grid))
+                how.add(f"from the conditions at t = {t_lo:g}")
+                continue
             at = np.isclose(t, self.start, rtol=0, atol=1e-12 * max(1.0, abs(self.start)))
-            xs, us = x[at], obs.y[at, self.cols]
+            xs = x[at]
             span = (xs.max() - xs.min()) / (self.hi - self.lo) if len(xs) else 0
-            if len(np.unique(xs)) < MIN_SLICE or span < 0.9:
+            if f not in obs.fields or len(np.unique(xs)) < MIN_SLICE or span < 0.9:
                 raise ValueError(
-                    f"no condition at t = {t_lo:g} fixes {f}, and only {len(np.unique(xs))} "
-                    f"observations lie at the earliest time {self.start:g}: the initial state is "
-                    f"unknown; declare it (pde.conditions.initial: {{at: {{t: {t_lo:g}}}, "
-                    f"equation: ...}})")
+                    f"no condition at t = {t_lo:g} fixes {f}, and "
+                    f"{'it is not observed' if f not in obs.fields else f'only {len(np.unique(xs))} observations lie at the earliest time {self.start:g}'}"
+                    f": the initial state is unknown; declare it (pde.conditions.initial: "
+                    f"{{at: {{t: {t_lo:g}}}, equation: ...}})")
             order = np.argsort(xs)
-            self.slice = (xs[order], us[order])
-            self.initial = None
-            self.how = (f"from the {len(xs)} observations at t = {self.start:g} "
-                        "(interpolated; their noise is not in the bound)")
-        self.space = space
+            xs, us = xs[order], obs.y[at, obs.fields.index(f)][order]
+            self.initial.append(lambda grid, k, xs=xs, us=us: np.interp(grid, xs, us))
+            how.add(f"from the {len(xs)} observations at t = {self.start:g} (interpolated; "
+                    "their noise is not in the bound)")
+        self.how = " and ".join(sorted(how))
 
     @property
     def description(self) -> str:
@@ -112,14 +119,13 @@ class LinesModel:
             return np.linspace(self.lo, self.hi, self.n, endpoint=False)
         return np.linspace(self.lo, self.hi, self.n)
 
-    def _derivatives(self, u, h, t, k) -> Dict[int, np.ndarray]:
-        """u and its x-derivatives of the orders used, on the grid (the boundary nodes' values
-        set by the conditions)."""
-        if self.periodic:
+    def _derivatives(self, u, h, t, k, sides):
+        """u and its x-derivatives up to self.order on the grid (for conditions `sides`, the
+        Dirichlet nodes set to their values in place)."""
+        if sides is None:
             ext = np.concatenate([u[-2:], u, u[:2]])
         else:
-            (left, lg), (right, rg) = self.sides
-            gl, gr = (float(g(t, *k)) for g in self.side_fns)
+            (left, gl), (right, gr) = ((kind, float(g(t, *k))) for kind, g in sides)
             if left == "dirichlet":
                 u[0] = gl
             if right == "dirichlet":
@@ -129,61 +135,68 @@ class LinesModel:
             g1 = u[-2] + 2 * h * gr if right == "neumann" else 2 * u[-1] - u[-2]
             ext = np.concatenate([[2 * g0 - u[0]], [g0], u, [g1], [2 * g1 - u[-1]]])
         c = ext[2:-2]
-        d = {0: c,
-             1: (ext[3:-1] - ext[1:-3]) / (2 * h),
-             2: (ext[3:-1] - 2 * c + ext[1:-3]) / h ** 2,
-             3: (ext[4:] - 2 * ext[3:-1] + 2 * ext[1:-3] - ext[:-4]) / (2 * h ** 3),
-             4: (ext[4:] - 4 * ext[3:-1] + 6 * c - 4 * ext[1:-3] + ext[:-4]) / h ** 4}
-        return d
+        d = [c, (ext[3:-1] - ext[1:-3]) / (2 * h),
+             (ext[3:-1] - 2 * c + ext[1:-3]) / h ** 2,
+             (ext[4:] - 2 * ext[3:-1] + 2 * ext[1:-3] - ext[:-4]) / (2 * h ** 3),
+             (ext[4:] - 4 * ext[3:-1] + 6 * c - 4 * ext[1:-3] + ext[:-4]) / h ** 4]
+        return d[:self.order + 1]
 
-    def __call__(self, params: Dict[str, float]) -> np.ndarray:
-        from scipy.sparse import diags
+    def _sparsity(self):
+        """Which state entries each right-hand side entry depends on: a band per field block,
+        wrapped around for periodic grids, every field coupled to every field."""
+        from scipy.sparse import diags, kron
 
-        k = [params[p] for p in self.params] + list(self.constants.values())
-        grid = self._grid()
-        h = grid[1] - grid[0]
-        u0 = np.asarray(self.initial(grid, *k), float) * np.ones_like(grid) \
-            if self.initial is not None else np.interp(grid, *self.slice)
-        dirichlet = [] if self.periodic else [i for i, (kind, _) in zip((0, -1), self.sides)
-                                              if kind == "dirichlet"]
-
-        def f(t, u):
-            u = u.copy()
-            d = self._derivatives(u, h, t, k)
-            out = np.asarray(self.rhs(grid, t, *(d[o] for o in self.orders), *k), float)
-            out = out * np.ones_like(grid)
-            for i in dirichlet:  # fixed by the condition: moves with it, not by the equation
-                out[i] = 0.0
-            return out
-
-        band = 2 if max(self.orders) > 2 else 1
-        pattern = diags([1.0] * (2 * band + 1), list(range(-band, band + 1)),
-                        shape=(self.n, self.n)).tolil()
+        band = 2 if self.order > 2 else 1
+        block = diags([1.0] * (2 * band + 1), list(range(-band, band + 1)),
+                      shape=(self.n, self.n)).tolil()
         if self.periodic:
             for i in range(band):
-                pattern[i, self.n - band + i:] = 1
-                pattern[self.n - band + i, :i + 1] = 1
-        times = self.times[self.times >= self.start]
-        end = float(times.max())
+                block[i, self.n - band + i:] = 1
+                block[self.n - band + i, :i + 1] = 1
+        m = len(self.fields)
+        return kron(np.ones((m, m)), block.tocsr()).tocsr()
+
+    def __call__(self, params: Dict[str, float]) -> np.ndarray:
+        k = [params[p] for p in self.params] + list(self.constants.values())
+        grid = self._grid()
+        h, n, m = grid[1] - grid[0], self.n, len(self.fields)
+        u0 = np.concatenate([init(grid, k) for init in self.initial])
+        sides = self.sides or [None] * m
+        fixed = [] if self.sides is None else \
+            [j * n + i for j, s in enumerate(self.sides) for i, (kind, _) in zip((0, n - 1), s)
+             if kind == "dirichlet"]
+
+        def f(t, state):
+            fields = state.reshape(m, n).copy()
+            args = [d for j in range(m) for d in self._derivatives(fields[j], h, t, k, sides[j])]
+            out = np.concatenate([np.asarray(g(grid, t, *args, *k), float) * np.ones(n)
+                                  for g in self.rhs])
+            out[fixed] = 0.0  # fixed by a condition: moves with it, not by the equation
+            return out
+
+        end = float(self.times.max())
         if end > self.start:
             sol = self.solve_ivp(f, (self.start, end), u0, method="BDF", rtol=self.rtol,
                                  atol=self.rtol * 1e-2 * max(np.abs(u0).max(), 1e-12),
-                                 jac_sparsity=pattern.tocsr(), dense_output=True)
+                                 jac_sparsity=self._sparsity(), dense_output=True)
             if not sol.success:
                 raise ValueError(f"the integration failed: {sol.message}")
-            field = sol.sol(self.times)  # (n, times)
+            states = sol.sol(self.times)  # (m n, times)
         else:
-            field = np.tile(u0[:, None], (1, len(self.times)))
-        if not self.periodic:  # the boundary nodes as the conditions fix them
-            for i in dirichlet:
-                field[i] = [float(self.side_fns[0 if i == 0 else 1](t, *k)) for t in self.times]
-        values = field[:, self.index]  # (n, observations): each observation's time slice
-        if self.periodic:
-            xs = np.concatenate([grid, [self.hi]])
-            values = np.concatenate([values, values[:1]])
-        else:
-            xs = grid
+            states = np.tile(u0[:, None], (1, len(self.times)))
+        values = states.reshape(m, n, -1)
+        for j, s in enumerate(self.sides or []):  # the boundary nodes as the conditions fix them
+            for i, (kind, g) in zip((0, n - 1), s):
+                if kind == "dirichlet":
+                    values[j, i] = [float(g(t, *k)) for t in self.times]
+        xs = np.concatenate([grid, [self.hi]]) if self.periodic else grid
         j = np.clip(np.searchsorted(xs, self.obs_x) - 1, 0, len(xs) - 2)
         w = (self.obs_x - xs[j]) / (xs[j + 1] - xs[j])
-        cols = np.arange(len(self.obs_x))
-        return (1 - w) * values[j, cols] + w * values[j + 1, cols]
+        rows = np.arange(len(self.obs_x))
+        out = []
+        for c in self.cols:
+            v = values[c][:, self.index]  # (n, observations)
+            if self.periodic:
+                v = np.concatenate([v, v[:1]])
+            out.append((1 - w) * v[j, rows] + w * v[j + 1, rows])
+        return np.concatenate(out)
