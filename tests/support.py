@@ -2,7 +2,9 @@
 Test modules import from here (and from conftest), never from each other."""
 import csv
 import dataclasses
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -145,3 +147,28 @@ PURE = {2: [("u", ()), ("u", (1,)), ("u", (0,)), ("u", (0, 0))],
         3: [("u", ()), ("u", (2,)), ("u", (0,)), ("u", (0, 0)), ("u", (1, 1))]}
 MIXED = {2: PURE[2] + [("u", (0, 1)), ("v", (0,)), ("v", (1, 1))],
          3: PURE[3] + [("u", (0, 2)), ("v", (1,)), ("v", (1, 1)), ("v", (0, 2))]}
+
+
+# --- run folders from someone else ---------------------------------------------------------
+# A finished run in seconds: the run-folder mechanics of resume, not the accuracy.
+TINY_RUN = QUICK + ["schedule.pretrain_steps=10", "schedule.identify_steps=20",
+                    "schedule.lbfgs_steps=10", "diagnostics=off", "checkpoint_every=10"]
+
+
+def mark_stopped(run: Path) -> None:
+    """Make a run look stopped (as after kill -9): resume continues it."""
+    (run / "summary.json").write_text(json.dumps(summary(run) | {"status": "running"}))
+
+
+def stopped_copy(finished: Path, tmp_path: Path) -> Path:
+    """A copy of a finished run that looks stopped: resume continues it."""
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    mark_stopped(run)
+    return run
+
+
+def refused(r, message):
+    """`r` ended with exit 2 and one message holding `message`, without a traceback."""
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 2 and message in out and "Traceback" not in out, out

@@ -1,18 +1,13 @@
 """Run folders from someone else: nothing read from a folder, a checkpoint or an override runs
 code, and a resume continues only what the checkpoint holds. Each payload would create a marker
 file; the tests assert that it never exists, and that the refusal is one message with exit 2."""
-import json
-import shutil
 
 import pytest
 import torch
 import yaml
 
-from conftest import QUICK, run_cli, summary
-from support import completed_run
-
-TINY = QUICK + ["schedule.pretrain_steps=10", "schedule.identify_steps=20",
-                "schedule.lbfgs_steps=10", "diagnostics=off", "checkpoint_every=10"]
+from conftest import run_cli, summary
+from support import TINY_RUN, completed_run, refused as _refused, stopped_copy as _stopped_copy
 
 
 class _Payload:
@@ -27,21 +22,7 @@ class _Payload:
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    return completed_run(tmp_path_factory, TINY, "run")
-
-
-def _stopped_copy(finished, tmp_path):
-    """A copy of the finished run that looks stopped (as after kill -9): resume continues it."""
-    run = tmp_path / "run"
-    shutil.copytree(finished, run)
-    s = summary(run)
-    (run / "summary.json").write_text(json.dumps(s | {"status": "running"}))
-    return run
-
-
-def _refused(r, message):
-    out = " ".join((r.stdout + r.stderr).split())
-    assert r.returncode == 2 and message in out and "Traceback" not in out, out
+    return completed_run(tmp_path_factory, TINY_RUN, "run")
 
 
 def test_a_pickled_payload_in_the_checkpoint_is_never_loaded(finished, tmp_path):

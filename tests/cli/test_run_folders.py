@@ -13,16 +13,11 @@ import h5py
 import pytest
 import yaml
 
-from conftest import REPO, QUICK, run_cli, summary
-from support import completed_run
+from conftest import REPO, run_cli, summary
+from support import (TINY_RUN, completed_run, mark_stopped as _stopped,
+                     refused as _refused, stopped_copy)
 
-TINY = QUICK + ["schedule.pretrain_steps=10", "schedule.identify_steps=20",
-                "schedule.lbfgs_steps=10", "diagnostics=off", "checkpoint_every=10"]
-
-
-def _refused(r, message):
-    out = " ".join((r.stdout + r.stderr).split())
-    assert r.returncode == 2 and message in out and "Traceback" not in out, out
+TINY = TINY_RUN
 
 
 def _files(folder):
@@ -31,20 +26,9 @@ def _files(folder):
             if p.is_file() and p.name != "pinn-fit.log"}
 
 
-def _stopped(run):
-    """Make a run look stopped (as after kill -9): resume continues it."""
-    (run / "summary.json").write_text(json.dumps(summary(run) | {"status": "running"}))
-
-
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     return completed_run(tmp_path_factory, TINY, "run")
-
-
-def _copy(finished, tmp_path):
-    run = tmp_path / "run"
-    shutil.copytree(finished, run)
-    return run
 
 
 @pytest.mark.parametrize("key", ["hydra.run.dir", "hydra.sweep.dir"])
@@ -58,7 +42,7 @@ def test_an_output_folder_with_foreign_files_is_refused(tmp_path, key):
 
 
 def test_a_run_folder_is_refused_before_anything_in_it_changes(finished, tmp_path):
-    run = _copy(finished, tmp_path)
+    run = stopped_copy(finished, tmp_path)
     before = _files(run)
     r = run_cli(TINY + ["seed=3", f"hydra.run.dir={run}"], tmp_path)
     _refused(r, "already holds a run of pinn-fit; pinn-fit writes only into a new or empty "
@@ -68,8 +52,7 @@ def test_a_run_folder_is_refused_before_anything_in_it_changes(finished, tmp_pat
 
 
 def test_a_live_run_locks_its_folder(finished, tmp_path):
-    run = _copy(finished, tmp_path)
-    _stopped(run)
+    run = stopped_copy(finished, tmp_path)
     other = subprocess.Popen(["sleep", "60"])
     try:
         (run / "run.lock").write_text(json.dumps({"pid": other.pid,
@@ -88,8 +71,7 @@ def test_a_live_run_locks_its_folder(finished, tmp_path):
 
 
 def test_a_lock_from_another_host_is_respected(finished, tmp_path):
-    run = _copy(finished, tmp_path)
-    _stopped(run)
+    run = stopped_copy(finished, tmp_path)
     (run / "run.lock").write_text(json.dumps({"pid": 1, "host": "node-17.cluster"}))
     _refused(run_cli([f"resume={run}"], tmp_path), "(PID 1 on node-17.cluster)")
 
@@ -110,7 +92,8 @@ def test_resume_refuses_data_other_than_the_run_began_with(tmp_path):
 
 
 def test_resume_finishes_the_plots_and_diagnostics_of_a_stopped_run(finished, tmp_path):
-    run = _copy(finished, tmp_path)
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
     for name in ("params.png", "losses.png"):
         (run / name).unlink(missing_ok=True)
     logs = {n: (run / n).read_bytes() for n in ("params.csv", "losses.csv")}
@@ -171,8 +154,7 @@ def test_a_config_folder_that_sets_hydra_is_reused_only_when_named(own_pde, tmp_
     ("--config-dir=/tmp", "a command-line flag"),
 ])
 def test_overrides_that_would_reach_hydra_are_refused(finished, tmp_path, planted, message):
-    run = _copy(finished, tmp_path)
-    _stopped(run)
+    run = stopped_copy(finished, tmp_path)
     path = run / ".hydra" / "overrides.yaml"
     path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text()) + [planted]))
     before = _files(run)
@@ -182,8 +164,7 @@ def test_overrides_that_would_reach_hydra_are_refused(finished, tmp_path, plante
 
 @pytest.mark.parametrize("target", ["os.system", "pinn_cli.targets.os.system"])
 def test_a_run_folder_names_no_code_outside_pinn_cli(finished, tmp_path, target):
-    run = _copy(finished, tmp_path)
-    _stopped(run)
+    run = stopped_copy(finished, tmp_path)
     (run / "checkpoint.pt").unlink()  # the config check would refuse the edit first
     marker = tmp_path / "marker"
     path = run / ".hydra" / "overrides.yaml"
@@ -242,8 +223,7 @@ def _damage(run, name, content):
 ])
 def test_a_damaged_folder_is_refused_with_one_message(finished, tmp_path, name, content,
                                                       message):
-    run = _copy(finished, tmp_path)
-    _stopped(run)
+    run = stopped_copy(finished, tmp_path)
     _damage(run, name, content)
     before = _files(run) if content != "dir" else None
     _refused(run_cli([f"resume={run}"], tmp_path), message)
@@ -253,7 +233,7 @@ def test_a_damaged_folder_is_refused_with_one_message(finished, tmp_path, name, 
 
 @pytest.mark.parametrize("content", ["[1, 2]", "{bad", "\"text\""])
 def test_a_damaged_summary_is_rewritten_from_the_checkpoint(finished, tmp_path, content):
-    run = _copy(finished, tmp_path)
+    run = stopped_copy(finished, tmp_path)
     expected = summary(run)["unknowns"]
     (run / "summary.json").write_text(content)
     (run / "run.lock").write_text("not json")  # a damaged lock is stale
