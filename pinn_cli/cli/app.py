@@ -48,10 +48,11 @@ def _record_failure(folder: Path, err: BaseException) -> None:
     path = folder / "summary.json"
     if path.exists() or not (folder / ".hydra").is_dir():
         return
+    from pinn_cli.io.record import atomic_write
+
     try:
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"status": "failed", "error": str(err)}, indent=2))
-        tmp.replace(path)
+        atomic_write(path, lambda p: p.write_text(
+            json.dumps({"status": "failed", "error": str(err)}, indent=2) + "\n"))
     except OSError:  # the folder itself cannot be written: the log line is all there is
         pass
 
