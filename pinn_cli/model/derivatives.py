@@ -136,6 +136,28 @@ def taylor_applies(net, needs: List[Derivative]) -> bool:
     return hasattr(net, "taylor") and all(len(idx) <= 2 for _, idx in needs)
 
 
+def choose_engine(net, needs: List[Derivative], engine: str | None = None,
+                  name=str) -> Tuple[str, str]:
+    """(engine, why): what `evaluate_fields` computes `needs` on `net` with: "forward" (field
+    values only: one plain forward pass), "taylor" or "autograd"; `name` spells a derivative."""
+    engine = engine or "auto"
+    if engine not in ENGINES:
+        raise PinnFitError(f"derivative engine {engine!r} is not known; choose one of {ENGINES}")
+    high, ok = [d for d in needs if len(d[1]) > 2], taylor_applies(net, needs)
+    if ok:
+        why = "the network propagates Taylor jets and every derivative is of order <= 2"
+    else:
+        why = (f"{name(high[0])} is of order {len(high[0][1])}, above Taylor's 2" if high else
+               f"the network ({type(net).__name__}) has no Taylor propagation")
+        if engine == "taylor":
+            raise PinnFitError("the taylor engine needs a net with a `taylor` method and "
+                               f"derivatives of order <= 2: {why}")
+    if all(not idx for _, idx in needs):
+        return "forward", "field values only, no input derivatives: one plain forward pass"
+    chosen = "taylor" if ok and engine != "autograd" else "autograd"
+    return chosen, f"derivatives={engine}" + (f": {why}" if engine == "auto" else "")
+
+
 def evaluate_fields(net, x: torch.Tensor, needs: List[Derivative], outputs: List[str],
                     create_graph: bool = True, engine: str | None = None
                     ) -> Dict[Derivative, torch.Tensor]:
@@ -143,21 +165,15 @@ def evaluate_fields(net, x: torch.Tensor, needs: List[Derivative], outputs: List
 
     engine: "taylor" (forward-mode Taylor propagation: orders <= 2, nets with a `taylor` method,
     which covers every activation in pinn_cli.model.nets.ACTIVATIONS), "autograd" (nested
-    reverse mode, any order), or None/"auto": Taylor where it applies, else autograd.
+    reverse mode, any order), or None/"auto": Taylor where it applies, else autograd
+    (`choose_engine`).
     """
-    engine = engine or "auto"
-    if engine not in ENGINES:
-        raise PinnFitError(f"derivative engine {engine!r} is not known; choose one of {ENGINES}")
-    taylor_ok = taylor_applies(net, needs)
-    if engine == "taylor" and not taylor_ok:
-        raise PinnFitError("the taylor engine needs a net with a `taylor` method and "
-                           "derivatives of order <= 2")
-    if all(not idx for _, idx in needs):  # values only: one plain forward pass
+    chosen, _ = choose_engine(net, needs, engine)
+    if chosen == "forward":
         y = net(x)
         out = {d: y[:, outputs.index(d[0])] for d in needs}
     else:
-        out = (_taylor if taylor_ok and engine != "autograd" else _autograd)(net, x, needs,
-                                                                             outputs)
+        out = (_taylor if chosen == "taylor" else _autograd)(net, x, needs, outputs)
     if not create_graph:
         out = {k: v.detach() for k, v in out.items()}
     return out

@@ -10,7 +10,7 @@ from typing import Dict, List
 
 import torch
 
-from pinn_cli.model.derivatives import evaluate_fields
+from pinn_cli.model.derivatives import choose_engine, evaluate_fields
 from pinn_cli.training.causal import causal_chunks, causal_weighted
 from pinn_cli.errors import PinnFitError
 from pinn_cli.problem.problem import Problem
@@ -205,6 +205,19 @@ class Losses:
         """Every field derivative the terms take: residuals, conditions, periodic faces."""
         return list(self.residual_needs) + [d for _, _, needs in self.conditions for d in needs] \
             + [d for p, _ in self.periodic for d in p.needs]
+
+    def engines(self, net) -> Dict[str, tuple]:
+        """{term: (engine, why)}: what computes each term's field values and derivatives on
+        `net` (pinn_cli.model.derivatives.choose_engine); the residuals share one evaluation."""
+        choose = lambda needs: choose_engine(net, list(needs), self.engine,
+                                             self.problem.derivative_name)
+        residual = choose(self.residual_needs)
+        data = (residual[0], "its values come from the residuals' evaluation at the "
+                "observations' points (collocation.include_observations)") \
+            if self.residual_at_observations else choose([(f, ()) for f in self.obs_fields])
+        return {"data": data} | {e.name: residual for e in self.problem.residuals} \
+            | {eq.name: choose(needs) for eq, _, needs in self.conditions} \
+            | {p.name: choose(p.needs) for p, _ in self.periodic}
 
     def __call__(self, net, params) -> Dict[str, torch.Tensor]:
         return self._terms(net, params)

@@ -33,6 +33,31 @@ class Phase:
         return self.optimizer == "lbfgs" or self.unknowns_lr is not None
 
 
+OPTIMIZERS = {"adam": "Adam", "lbfgs": "L-BFGS"}
+
+
+def phase_end(phase: Phase, steps: int, why: str | None = None, interrupted: bool = False
+              ) -> dict:
+    """How `phase` ended after `steps` steps, as summary.json's `phases` lists it: `stopped`
+    "budget" (all its steps), "convergence" (early; `why` says by which test) or
+    "interrupted" (SIGINT/SIGTERM; a resume continues it)."""
+    stopped = "interrupted" if interrupted else "convergence" if why else "budget"
+    why = "the run was asked to stop (SIGINT or SIGTERM)" if interrupted else \
+        why or "it took all its steps"
+    return {"name": phase.name, "optimizer": phase.optimizer, "steps": steps,
+            "budget": phase.steps, "stopped": stopped, "why": why}
+
+
+def describe_end(end: dict) -> str:
+    """The log line of a phase_end record."""
+    head = f"phase {end['name']} ({OPTIMIZERS[end['optimizer']]}): "
+    if end["stopped"] == "budget":
+        return head + f"stopped on its budget after {end['steps']} steps"
+    what = "interrupted" if end["stopped"] == "interrupted" else \
+        f"stopped on convergence ({end['why']})"
+    return head + f"{what} after {end['steps']} of {end['budget']} steps"
+
+
 def _checked(phases: List[Phase]) -> List[Phase]:
     for p in phases:
         if p.steps < 0:

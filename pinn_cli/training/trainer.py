@@ -14,7 +14,7 @@ from pinn_cli.training.losses import weighted_total
 from pinn_cli.training.optimizers import phase_optimizers, scaled_lrs
 from pinn_cli.training.precision import dtype_of
 from pinn_cli.training.row import Row, floats, per_parameter, term_gradients
-from pinn_cli.training.schedule import Phase
+from pinn_cli.training.schedule import Phase, phase_end
 
 # A loss blow-up that stays finite is divergence too: the sum of the unweighted loss terms
 # (adaptive weights change the weighted total, not these) above BLOWUP_FACTOR times its value at
@@ -31,6 +31,9 @@ STALL_MOVE = 1e-6
 STALL_MIN_STEPS = 10
 NEGLIGIBLE = 1e-6
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# An L-BFGS phase has converged when the loss at the start of this many optimiser calls in a row
+# is the same number: no decrease left at the working precision.
+LBFGS_STILL_CALLS = 10
 
 
 def _magnitude(u, k: float) -> float:
@@ -53,15 +56,16 @@ class Hooks:
     """What the trainer calls back: `on_row(row)` at each logged step, `on_progress(phase, done,
     loss, unknowns)` after each update, `on_checkpoint(state)` to save `state_dict()` (the
     caller adds what it needs back on restore), `on_restore(state)` after a retry went back to
-    it (to roll the logs back), and `on_gradients(step, phase, {term: {parameter: ∇ L_term}})`
+    it (to roll the logs back), `on_gradients(step, phase, {term: {parameter: ∇ L_term}})`
     at the end of each phase (the per-layer histograms of Wang, Teng & Perdikaris 2021,
-    Fig. 2)."""
+    Fig. 2) and `on_phase_end(end)` with how it ended (schedule.phase_end)."""
 
     on_row: Callable[[Row], None] = lambda row: None
     on_progress: Callable = lambda phase, done, loss, unknowns: None
     on_checkpoint: Callable[[dict], None] = lambda state: None
     on_restore: Callable[[dict], None] = lambda state: None
     on_gradients: Callable[[int, str, dict], None] = lambda step, phase, grads: None
+    on_phase_end: Callable[[dict], None] = lambda end: None
 
 
 @dataclass
@@ -91,6 +95,7 @@ class Trainer:
         self.step, self.logged, self.stop, self.last_row = 0, -1, False, None
         self.phase_index, self.phase_step, self.checkpointed = 0, 0, -1
         self.steps: Dict[str, int] = {}  # steps done per finished (or stopped) phase
+        self.ends: Dict[str, dict] = {}  # how each of them ended: schedule.phase_end
         self.elapsed_before, self.lr_factor = 0.0, 1.0
         self.optimizers, self.schedulers, self.lbfgs_still, self.lbfgs_previous = [], [], 0, None
         self.retried: List[dict] = []  # one entry per divergence retried
@@ -109,7 +114,8 @@ class Trainer:
             "schedulers": [s.state_dict() for s in self.schedulers],
             "lbfgs": {"still": self.lbfgs_still, "previous": self.lbfgs_previous},
             "phase_index": self.phase_index, "phase_step": self.phase_step, "step": self.step,
-            "logged": self.logged, "steps": dict(self.steps), "elapsed": self.elapsed(),
+            "logged": self.logged, "steps": dict(self.steps), "ends": copy.deepcopy(self.ends),
+            "elapsed": self.elapsed(),
             "lr_factor": self.lr_factor, "retried": list(self.retried),
             "watch": copy.deepcopy(self.watch), "rng": torch.get_rng_state(),
         }
@@ -124,6 +130,7 @@ class Trainer:
         for key in ("phase_index", "phase_step", "step", "logged", "lr_factor"):
             setattr(self, key, state[key])
         self.steps, self.retried = state["steps"], state["retried"]
+        self.ends = state.get("ends", {})  # older checkpoints: none recorded
         self.watch = state.get("watch") or _fresh_watch()  # older checkpoints: start afresh
         self.lbfgs_still, self.lbfgs_previous = state["lbfgs"]["still"], state["lbfgs"]["previous"]
         self.elapsed_before, self.checkpointed = state["elapsed"], state["step"]
@@ -386,7 +393,8 @@ class Trainer:
     def _lbfgs(self, phase):
         """L-BFGS in calls of several iterations (`_lbfgs_chunk`): each call of torch's LBFGS
         re-evaluates the loss where the previous one stopped, so one call per iteration would
-        cost an extra evaluation per iteration; the iterates are the same either way."""
+        cost an extra evaluation per iteration; the iterates are the same either way. Returns
+        why it converged before its budget, or None."""
         (opt,) = self.optimizers
         group, state = opt.param_groups[0], opt.state[opt._params[0]]
         last = {}
@@ -416,26 +424,31 @@ class Trainer:
             self._check(phase, last["terms"], total, last["params"])
             self._check_gradients(phase)
             if done == 0:  # the gradient is below tolerance_grad: nothing left to do
-                return
+                return (f"L-BFGS tolerance on the gradient: its largest component is at most "
+                        f"tolerance_grad={group['tolerance_grad']:g}")
             self._stepped(phase, self.phase_step + done - 1, total, self.unknowns.physical(),
                           done)
             self.lbfgs_still = self.lbfgs_still + 1 if total == self.lbfgs_previous else 0
             self.lbfgs_previous = total
-            if self.lbfgs_still >= 10:  # converged to machine precision: nothing left to do
-                return
+            if self.lbfgs_still >= LBFGS_STILL_CALLS:  # converged to machine precision
+                return (f"L-BFGS tolerance on the loss change: no change over "
+                        f"{LBFGS_STILL_CALLS} optimiser calls in a row, tolerance_change="
+                        f"{group['tolerance_change']:g}")
 
     def _run_phases(self, outcome):
         while self.phase_index < len(self.phases):
             phase = self.phases[self.phase_index]
             self._start_phase(phase)
-            (self._lbfgs if phase.optimizer == "lbfgs" else self._adam)(phase)
+            why = (self._lbfgs if phase.optimizer == "lbfgs" else self._adam)(phase)
             self.steps[phase.name] = self.phase_step
+            self.ends[phase.name] = phase_end(phase, self.phase_step, why, self.stop)
             if self.stop:  # saved before the row below, which a resume rolls back
                 self._checkpoint()
             params, terms, total = self._evaluate(phase)
             flat, dk = term_gradients(terms, self.net, params)
             if self.step != self.logged:  # the state after the phase's last update
                 self._row(phase, terms, params, total, flat, dk)
+            self.hooks.on_phase_end(self.ends[phase.name])
             if not self.stop:
                 self.hooks.on_gradients(self.step, phase.name, per_parameter(self.net, flat))
             if self.stop:

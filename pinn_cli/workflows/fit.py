@@ -20,6 +20,7 @@ from pinn_cli.io.record import RunRecorder, plot_run, read_csv
 from pinn_cli.targets import call, only_trusted_code
 from pinn_cli.training.console import Reporter
 from pinn_cli.training.row import Row
+from pinn_cli.training.schedule import describe_end
 from pinn_cli.training.trainer import Hooks, Trainer
 from pinn_cli.workflows.build import build, setup_torch
 from pinn_cli.workflows.report import objective, unknowns_report, verdicts
@@ -140,8 +141,8 @@ class _Run:
     """The run folder's side of a fit: the CSV logs, the progress display, summary.json and the
     checkpoints, fed by the trainer's hooks."""
 
-    def __init__(self, *, cfg, run_dir, problem, obs, data_sha256, losses, truth, weighting,
-                 phases, device, state):
+    def __init__(self, *, cfg, run_dir, problem, obs, data_sha256, losses, engines, truth,
+                 weighting, phases, device, state):
         self.cfg, self.run_dir, self.problem, self.truth = cfg, run_dir, problem, truth
         self.weighting, self.device, self.state, self.trainer = weighting, device, state, None
         self.recorder = RunRecorder(run_dir, list(truth), list(losses.kinds),
@@ -151,12 +152,15 @@ class _Run:
         self.base = {"pde": problem.name, "data_file": obs.file, "data_sha256": data_sha256,
                      "run_dir": str(run_dir),
                      "torch": torch.__version__, "device": str(device), "host": platform.node(),
-                     "residual_scaling": {k: r * r for k, r in losses.residual_roots.items()}}
+                     "residual_scaling": {k: r * r for k, r in losses.residual_roots.items()},
+                     "derivative_engines": {k: {"engine": e, "why": why}
+                                            for k, (e, why) in engines.items()}}
 
     def hooks(self) -> Hooks:
         return Hooks(on_row=self.on_row, on_progress=self.reporter.progress_step,
                      on_checkpoint=self.checkpoint, on_restore=self.on_restore,
-                     on_gradients=self.recorder.gradients)
+                     on_gradients=self.recorder.gradients,
+                     on_phase_end=lambda end: log.info("%s", describe_end(end)))
 
     def summary(self, status, **extra) -> dict:
         """Write summary.json with `status`; returns its `unknowns` block."""
@@ -167,7 +171,8 @@ class _Run:
             "status": status, "wall_seconds": round(trainer.elapsed(), 3),
             # when the training clock (elapsed_s, wall_seconds) read 0
             "clock_start_unix": round(time.time() - trainer.elapsed(), 3),
-            "steps": dict(trainer.steps), "unknowns": report,
+            "steps": dict(trainer.steps), "phases": list(trainer.ends.values()),
+            "unknowns": report,
             "final_losses": row.losses if row else None,
             "lambdas": dict(self.weighting.lambdas), "retries": trainer.retried,
             "resumed_from_step": self.state["step"] if self.state else None, **extra,
@@ -252,9 +257,12 @@ def _fit(cfg, run_dir):
              problem.name, len(obs.x), ",".join(obs.fields), obs.file, cfg.data.noise,
              len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
                                              for u in problem.unknowns))
+    engines = losses.engines(net)
+    for term, (engine, why) in engines.items():
+        log.info("loss term %s (%s): %s engine; %s", term, losses.kinds[term], engine, why)
     run = _Run(cfg=cfg, run_dir=run_dir, problem=problem, obs=obs, data_sha256=data_sha256,
-               losses=losses, truth=truth, weighting=weighting, phases=phases, device=device,
-               state=state)
+               losses=losses, engines=engines, truth=truth, weighting=weighting, phases=phases,
+               device=device, state=state)
     trainer = run.trainer = Trainer(
         net=net, unknowns=unknowns, losses=losses, weighting=weighting, phases=phases,
         hooks=run.hooks(), log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
