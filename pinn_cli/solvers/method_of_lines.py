@@ -4,22 +4,53 @@ differences on a uniform grid, integrated by scipy's BDF with a banded Jacobian 
 
 Boundaries: periodic when the input is in `pde.periodic` (derivatives up to the fourth);
 otherwise one declared condition per side that fixes u (Dirichlet) or u_x (Neumann), possibly
-time-dependent, with derivatives up to the second. The initial state comes from a condition at
-t = lo that fixes u, else from the observations at the earliest observed time (linear
-interpolation between them, which needs them to span the space input)."""
+time-dependent, with derivatives up to the second; a side with no condition takes u from the
+observations on it (a cubic spline in t, which needs them over the observed time range). The
+initial state comes from a condition at t = lo that fixes u, else from the observations at the
+earliest observed time (a cubic spline through them, periodic on a periodic input, which needs
+them to span the space input)."""
 from typing import Dict
 
 import numpy as np
 import sympy
+from scipy.interpolate import CubicSpline
 
 from pinn_cli.solvers.from_equations import initial_values, numeric, only_data
 
 MIN_SLICE = 8  # observations at the earliest time needed to start from them
+MIN_TIMES = 4  # distinct observed times needed for a boundary value from the observations
 
 
-def _side_condition(problem, space, value, field):
-    """('dirichlet' | 'neumann', g(t, *unknowns, *constants)): the condition at space=value
-    that fixes `field` or its derivative in `space`."""
+def _spline(s, v, period=None):
+    """A cubic spline through the mean of `v` at each distinct `s`: not-a-knot, or periodic
+    with `period` (the first point wrapped to the end, merged with an observed wrapped point)."""
+    s, inverse = np.unique(s, return_inverse=True)
+    v = np.bincount(inverse, weights=v) / np.bincount(inverse)
+    if period is None:
+        return CubicSpline(s, v, bc_type="not-a-knot")
+    if s[-1] - s[0] > period * (1 - 1e-9):
+        s, v = s[:-1], np.concatenate([[(v[0] + v[-1]) / 2], v[1:-1]])
+    return CubicSpline(np.append(s, s[0] + period), np.append(v, v[0]), bc_type="periodic")
+
+
+def _observed_side(obs, x, t, value, field, width):
+    """('dirichlet', g, count): `field` at x = value from the observations lying there, a cubic
+    spline in t; None unless they cover MIN_TIMES distinct times over 90 % of the observed time
+    range."""
+    if field not in obs.fields:
+        return None
+    on = np.abs(x - value) <= 1e-9 * width
+    times = np.unique(t[on])
+    if len(times) < MIN_TIMES or np.ptp(times) < 0.9 * np.ptp(t):
+        return None
+    spline = _spline(t[on], obs.y[on, obs.fields.index(field)])
+    return "dirichlet", (lambda time, *k: float(spline(time))), int(on.sum())
+
+
+def _side_condition(problem, space, value, field, observed=None):
+    """('dirichlet' | 'neumann', g(t, *unknowns, *constants), None | count): the condition at
+    space=value that fixes `field` or its derivative in `space`, else `observed` (the
+    observations there, _observed_side) when given."""
     x_index = problem.inputs.index(space)
     u = sympy.Symbol(field)
     u_x = sympy.Symbol(problem.derivative_name((field, (x_index,))))
@@ -31,14 +62,17 @@ def _side_condition(problem, space, value, field):
                 sol = sympy.solve(eq.expr, sym)
                 if len(sol) == 1 and only_data(problem, sol[0], ["t"]):
                     return kind, numeric(sol[0], ["t", *(v.name for v in problem.unknowns),
-                                                  *problem.constants])
+                                                  *problem.constants]), None
     if found:
         raise ValueError(f"the conditions at {space} = {value:g} ("
                          + "; ".join(eq.text for eq, _ in found) + f") fix neither {u} nor "
                          f"{u_x}: the generic solver cannot impose them")
+    if observed is not None:
+        return observed
     raise ValueError(f"no condition at {space} = {value:g} and {space} is not periodic: declare "
                      f"one (e.g. pde.conditions.left: {{at: {{{space}: {value:g}}}, equation: "
-                     f"{u}}}) or pde.periodic=[{space}]")
+                     f"{u}}}) or pde.periodic=[{space}], or observe {u} there at {MIN_TIMES} or "
+                     "more times over the observed time range")
 
 
 class LinesModel:
@@ -64,10 +98,18 @@ class LinesModel:
                   for o in range(self.order + 1)]
         names = [space, "t", *derivs, *self.params, *self.constants]
         self.rhs = [numeric(form[f], names) for f in self.fields]
-        self.sides = None if self.periodic else \
-            [[_side_condition(problem, space, v, f) for v in (self.lo, self.hi)]
-             for f in self.fields]
         x, t = obs.x[:, x_index], obs.x[:, problem.inputs.index("t")]
+        self.sides, self.boundary = None, "periodic"
+        if not self.periodic:
+            found = [[(v, _side_condition(problem, space, v, f, _observed_side(
+                obs, x, t, v, f, self.hi - self.lo))) for v in (self.lo, self.hi)]
+                for f in self.fields]
+            self.sides = [[c[:2] for _, c in row] for row in found]
+            notes = ["declared conditions"] * any(c[2] is None for row in found for _, c in row)
+            notes += [f"boundary at {space} = {v:g} from {c[2]} observations"
+                      + (f" of {f}" if len(self.fields) > 1 else "")
+                      for f, row in zip(self.fields, found) for v, c in row if c[2] is not None]
+            self.boundary = ", ".join(dict.fromkeys(notes))
         self.obs_x, self.cols = x, [self.fields.index(f) for f in obs.fields]
         self.times, self.index = np.unique(t, return_inverse=True)
         self._initial_state(problem, obs, x, t, space)
@@ -95,17 +137,17 @@ class LinesModel:
                     f"{'it is not observed' if f not in obs.fields else f'only {len(np.unique(xs))} observations lie at the earliest time {self.start:g}'}"
                     f": the initial state is unknown; declare it (pde.conditions.initial: "
                     f"{{at: {{t: {t_lo:g}}}, equation: ...}})")
-            order = np.argsort(xs)
-            xs, us = xs[order], obs.y[at, obs.fields.index(f)][order]
-            self.initial.append(lambda grid, k, xs=xs, us=us: np.interp(grid, xs, us))
-            how.add(f"from the {len(xs)} observations at t = {self.start:g} (interpolated; "
+            spline = _spline(xs, obs.y[at, obs.fields.index(f)],
+                             self.hi - self.lo if self.periodic else None)
+            self.initial.append(lambda grid, k, spline=spline: spline(grid))
+            how.add(f"from the {len(xs)} observations at t = {self.start:g} (a cubic spline; "
                     "their noise is not in the bound)")
         self.how = " and ".join(sorted(how))
 
     @property
     def description(self) -> str:
         return (f"method of lines in {self.space} ({self.n} points, "
-                f"{'periodic' if self.periodic else 'declared conditions'}), scipy solve_ivp "
+                f"{self.boundary}), scipy solve_ivp "
                 f"(BDF, rtol {self.rtol:g}); initial state {self.how}")
 
     def refined(self):

@@ -189,3 +189,45 @@ def test_two_coupled_species_on_a_periodic_line():
     assert "from the conditions at t = 0" in model.description
     for k, v in {"D": D, "a": a, "b": b}.items():
         assert fit["estimate"][k] == pytest.approx(v, rel=5e-3)
+
+
+def test_a_coarse_periodic_initial_slice_by_a_periodic_cubic_spline():
+    """Ten observations of sin 2πx at t = 0: a straight line between them would flatten the
+    peaks by ~5 % and read that as diffusion (k off by ~25 %)."""
+    problem = _problem(inputs={"x": [0.0, 1.0], "t": [0.0, 0.5]}, outputs=["u"],
+                       unknowns={"k": {"guess": 0.005, "transform": "log"}, "c": {"guess": 0.5}},
+                       residuals={"ad": "u_t + c*u_x - k*u_xx"}, periodic=["x"])
+    exact = lambda x, t: np.exp(-0.01 * 4 * np.pi ** 2 * t) * np.sin(2 * np.pi * (x - 0.8 * t))  # noqa: E731,E501
+    grid, rest = np.arange(10) / 10, _scattered(exact)
+    obs = _obs(np.concatenate([np.stack([grid, 0 * grid], axis=1), rest.x]),
+               np.concatenate([exact(grid, 0)[:, None], rest.y]), ["u"])
+    model, fit = _fit(problem, obs)
+    assert "from the 10 observations at t = 0 (a cubic spline" in model.description
+    assert fit["estimate"]["k"] == pytest.approx(0.01, rel=5e-3)
+    assert fit["estimate"]["c"] == pytest.approx(0.8, rel=1e-3)
+
+
+def _gridded_heat(xs, ts):
+    """u = e^{-kπ²t} cos πx + ½ e^{-4kπ²t} sin 2πx (k = 0.1) on the grid xs × ts: u(0, t) and
+    u(1, t) change with t."""
+    X, T = np.meshgrid(xs, ts, indexing="ij")
+    u = np.exp(-0.1 * np.pi ** 2 * T) * np.cos(np.pi * X) + \
+        0.5 * np.exp(-0.4 * np.pi ** 2 * T) * np.sin(2 * np.pi * X)
+    return _obs(np.stack([X.ravel(), T.ravel()], axis=1), u.reshape(-1, 1), ["u"])
+
+
+def test_undeclared_boundaries_from_the_observations_on_them():
+    problem = _heat_problem(None)
+    model, fit = _fit(problem, _gridded_heat(np.linspace(0, 1, 21), np.linspace(0, 0.5, 11)))
+    assert "boundary at x = 0 from 11 observations, boundary at x = 1 from 11" \
+        in model.description
+    assert fit["estimate"]["k"] == pytest.approx(0.1, rel=1e-3)
+
+
+def test_a_boundary_observed_too_rarely_still_needs_a_condition():
+    """Observations on x = 1 at three times only: no spline in t; x = 0 is declared."""
+    problem = _heat_problem({"left": {"at": {"x": 0.0}, "equation": "u - exp(-pi**2*t/10)"}})
+    obs = _gridded_heat(np.linspace(0, 1, 21), np.linspace(0, 0.5, 3))
+    with pytest.raises(ValueError, match=re.escape("no condition at x = 1 and x is not periodic: "
+                                                   "declare one")):
+        reference_model(problem, obs)
