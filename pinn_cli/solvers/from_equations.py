@@ -9,8 +9,11 @@ u_t = F(u, u_x, u_xx, ..., t, x; k), and integrated with scipy's adaptive integr
 - Evolution PDEs in one space input (method_of_lines.py): second-order finite differences on a
   uniform grid, periodic or with the declared Dirichlet/Neumann conditions; the initial state
   from a declared condition at t = lo, else from the observations at the earliest time.
+- Steady problems (no input t) in one or two space inputs (steady.py): second-order finite
+  differences on a uniform grid, periodic or with the declared Dirichlet/Neumann conditions, the
+  discretised equations solved by Newton's method with a sparse Jacobian.
 
-Anything else (no t, two space inputs, an equation not in evolution form, a condition it
+Anything else (more inputs, two space inputs, an equation not in evolution form, a condition it
 cannot impose) raises ValueError with the reason, which the diagnostics report."""
 from typing import Dict, List
 
@@ -102,7 +105,12 @@ def initial_values(problem, at: str, lo: float, symbols=None) -> Dict[str, sympy
 
 
 def reference_model(problem, obs):
-    """The generic reference for `problem` at the observations (OdeModel or LinesModel)."""
+    """The generic reference for `problem` at the observations (OdeModel, LinesModel, or
+    SteadyModel for a problem without t)."""
+    if "t" not in problem.inputs:
+        from pinn_cli.solvers.steady import SteadyModel
+
+        return SteadyModel(problem, obs)
     form = evolution_form(problem)
     space = [i for i in problem.inputs if i != "t"]
     if not space:

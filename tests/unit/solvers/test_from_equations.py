@@ -47,7 +47,7 @@ def test_evolution_form_solves_the_residuals_for_the_time_derivatives():
 
 @pytest.mark.parametrize("spec,message", [
     (dict(inputs={"x": [0, 1], "y": [0, 1]}, residuals={"p": "u_xx + u_yy - k"}),
-     "no input t: steady problems"),
+     "no condition at x = 0 and x is not periodic"),
     (dict(inputs={"x": [0, 1], "t": [0, 1]}, residuals={"wave": "u_tt - k*u_xx"}),
      "second or higher time derivatives in a PDE"),
     (dict(inputs={"x": [0, 1], "t": [0, 1]}, residuals={"h": "u_t - k*u_xt"}),
