@@ -7,13 +7,16 @@ u_t = F(u, u_x, u_xx, ..., t, x; k), and integrated with scipy's adaptive integr
   nuisance parameter per field, started at the observation nearest the start), or taken from a
   condition `at: {t: lo}` that fixes the field.
 - Evolution PDEs in one space input (method_of_lines.py): second-order finite differences on a
-  uniform grid, periodic or with the declared Dirichlet/Neumann conditions; the initial state
-  from a declared condition at t = lo, else from the observations at the earliest time.
+  uniform grid, periodic or with the declared Dirichlet/Neumann conditions (else the values
+  observed on the boundary); the initial state from a declared condition at t = lo, else from
+  the observations at the earliest time.
+- Evolution PDEs and incompressible flows on a periodic box in two space inputs
+  (periodic_box.py): Fourier pseudo-spectral in space.
 - Steady problems (no input t) in one or two space inputs (steady.py): second-order finite
   differences on a uniform grid, periodic or with the declared Dirichlet/Neumann conditions, the
   discretised equations solved by Newton's method with a sparse Jacobian.
 
-Anything else (more inputs, two space inputs, an equation not in evolution form, a condition it
+Anything else (more inputs, two space inputs that are not periodic, an equation not in evolution form, a condition it
 cannot impose) raises ValueError with the reason, which the diagnostics report."""
 from typing import Dict, List
 
@@ -23,19 +26,21 @@ import sympy
 from pinn_cli.problem.unknowns import Unknown
 
 
-def time_orders(problem) -> Dict[str, int]:
+def time_orders(problem, fields=None, residuals=None) -> Dict[str, int]:
     """Each field's highest pure time derivative in the residuals (1 for u_t, 2 for u_tt); a
-    problem with space inputs must be first order in time."""
+    problem with space inputs must be first order in time. `fields`, `residuals`: a subset
+    (default: all the problem's)."""
     t = problem.inputs.index("t")
-    orders = {f: 0 for f in problem.outputs}
-    for eq in problem.residuals:
+    orders = {f: 0 for f in fields or problem.outputs}
+    for eq in residuals or problem.residuals:
         for s in eq.expr.free_symbols:
             d = problem.derivative_symbol(s.name)
             if d is None or t not in d[1]:
                 continue
             if set(d[1]) != {t}:
                 raise ValueError(f"the mixed derivative {s.name} (not in evolution form)")
-            orders[d[0]] = max(orders[d[0]], len(d[1]))
+            if d[0] in orders:
+                orders[d[0]] = max(orders[d[0]], len(d[1]))
     missing = [f for f, m in orders.items() if m == 0]
     if missing:
         raise ValueError(f"no residual holds a time derivative of {', '.join(missing)} (not in "
@@ -46,18 +51,19 @@ def time_orders(problem) -> Dict[str, int]:
     return orders
 
 
-def evolution_form(problem) -> Dict[str, sympy.Expr]:
+def evolution_form(problem, fields=None, residuals=None) -> Dict[str, sympy.Expr]:
     """{field: F} with d^m field/dt^m = F (m its time order, time_orders) from the residuals,
-    else ValueError saying why not."""
+    else ValueError saying why not. `fields`, `residuals`: a subset (default: all)."""
     if "t" not in problem.inputs:
         raise ValueError("the problem has no input t: steady problems are not covered by the "
                          "generic solver")
-    if any(eq.expr is None for eq in problem.residuals):
+    residuals = residuals or problem.residuals
+    if any(eq.expr is None for eq in residuals):
         raise ValueError("a residual is Python code, not an equation string")
     t = problem.inputs.index("t")
-    orders = time_orders(problem)
+    orders = time_orders(problem, fields, residuals)
     rates = {f: sympy.Symbol(problem.derivative_name((f, (t,) * m))) for f, m in orders.items()}
-    exprs = [eq.expr for eq in problem.residuals]
+    exprs = [eq.expr for eq in residuals]
     if len(exprs) != len(rates):
         raise ValueError(f"{len(exprs)} residuals for {len(rates)} fields: the equations are not "
                          "one evolution equation per field")
@@ -69,7 +75,7 @@ def evolution_form(problem) -> Dict[str, sympy.Expr]:
     for f, rhs in form.items():
         for s in rhs.free_symbols:
             d = problem.derivative_symbol(s.name)
-            if d is not None and len(d[1]) >= orders[d[0]] and t in d[1]:
+            if d is not None and t in d[1] and len(d[1]) >= orders.get(d[0], 0):
                 raise ValueError(f"{rates[f]} = {rhs} still holds the time derivative {s.name} "
                                  "(not in evolution form)")
     return form
@@ -105,22 +111,26 @@ def initial_values(problem, at: str, lo: float, symbols=None) -> Dict[str, sympy
 
 
 def reference_model(problem, obs):
-    """The generic reference for `problem` at the observations (OdeModel, LinesModel, or
-    SteadyModel for a problem without t)."""
+    """The generic reference for `problem` at the observations (OdeModel, LinesModel or
+    BoxModel, or SteadyModel for a problem without t)."""
     if "t" not in problem.inputs:
         from pinn_cli.solvers.steady import SteadyModel
 
         return SteadyModel(problem, obs)
-    form = evolution_form(problem)
     space = [i for i in problem.inputs if i != "t"]
+    if len(space) > 2:
+        raise ValueError(f"{len(space)} space inputs ({', '.join(space)}): the generic solver "
+                         "covers ODE systems and evolution equations in one or two space inputs")
+    if len(space) == 2 and "t" in problem.inputs:
+        from pinn_cli.solvers.periodic_box import BoxModel
+
+        return BoxModel(problem, obs, space)
+    form = evolution_form(problem)
     if not space:
         return OdeModel(problem, obs, form)
-    if len(space) == 1:
-        from pinn_cli.solvers.method_of_lines import LinesModel
+    from pinn_cli.solvers.method_of_lines import LinesModel
 
-        return LinesModel(problem, obs, form, space[0])
-    raise ValueError(f"{len(space)} space inputs ({', '.join(space)}): the generic solver covers "
-                     "ODE systems and evolution equations in one space input")
+    return LinesModel(problem, obs, form, space[0])
 
 
 class OdeModel:

@@ -55,7 +55,9 @@ def test_evolution_form_solves_the_residuals_for_the_time_derivatives():
     (dict(inputs={"x": [0, 1], "t": [0, 1]}, residuals={"h": "u_t**2 - k*u_xx"}),
      "cannot be solved for u_t"),
     (dict(inputs={"x": [0, 1], "y": [0, 1], "t": [0, 1]}, residuals={"h": "u_t - k*u_xx"}),
-     r"2 space inputs \(x, y\)"),
+     r"two space inputs \(x, y\) that are not both periodic"),
+    (dict(inputs={"x": [0, 1], "y": [0, 1], "z": [0, 1], "t": [0, 1]},
+          residuals={"h": "u_t - k*u_xx"}), r"3 space inputs \(x, y, z\)"),
 ])
 def test_what_the_generic_solver_cannot_do_is_said(spec, message):
     problem = _problem(outputs=["u"], unknowns={"k": {"guess": 1.0}}, **spec)

@@ -24,6 +24,8 @@ GRIDS = {
     "oscillator": {"t": 101},
     "lotka_volterra": {"t": 61},
     "reaction_diffusion": {"x": 41, "t": 13},
+    "burgers2d_periodic": {"x": 17, "y": 17, "t": 6},
+    "navier_stokes2d_periodic": {"x": 17, "y": 17, "t": 6},
 }
 
 
@@ -55,6 +57,9 @@ def _data(problem, seed=0):
 MARKS = {
     # the refined model (401 points, BDF) takes about a minute here
     "convection": [pytest.mark.slow],
+    # the pseudo-spectral model refined to 96 x 96 takes minutes
+    "burgers2d_periodic": [pytest.mark.slow],
+    "navier_stokes2d_periodic": [pytest.mark.slow],
     # u = 0 is unstable in Fisher-KPP (u_t ~ r u): the 1 % noise of the observed initial slice,
     # from which the generic solver starts, grows by e^(r t) ~ 400 over t in [0, 6]
     "reaction_diffusion": [pytest.mark.slow, pytest.mark.xfail(
