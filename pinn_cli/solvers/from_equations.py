@@ -16,8 +16,8 @@ u_t = F(u, u_x, u_xx, ..., t, x; k), and integrated with scipy's adaptive integr
   differences on a uniform grid, periodic or with the declared Dirichlet/Neumann conditions, the
   discretised equations solved by Newton's method with a sparse Jacobian.
 
-Anything else (more inputs, two space inputs that are not periodic, an equation not in evolution form, a condition it
-cannot impose) raises ValueError with the reason, which the diagnostics report."""
+Anything else (more inputs, two space inputs that are not periodic, an equation not in evolution
+form, a condition it cannot impose) raises ValueError with the reason, which the diagnostics report."""
 from typing import Dict, List
 
 import numpy as np
@@ -121,7 +121,7 @@ def reference_model(problem, obs):
     if len(space) > 2:
         raise ValueError(f"{len(space)} space inputs ({', '.join(space)}): the generic solver "
                          "covers ODE systems and evolution equations in one or two space inputs")
-    if len(space) == 2 and "t" in problem.inputs:
+    if len(space) == 2:
         from pinn_cli.solvers.periodic_box import BoxModel
 
         return BoxModel(problem, obs, space)
