@@ -186,21 +186,24 @@ class BoxModel:
             out = [np.fft.rfft2(np.asarray(g(*xy, t, *args, *k), float) * np.ones((n, n))) * keep
                    for g in self.rhs]
             if self.pressure:
-                div = sum(ik[a] * out[j] for j, a in enumerate(axis))
-                out = [out[j] - ik[a] * div / -k2 * (k2 > 0) for j, a in enumerate(axis)]
+                out, div = projected(out)
                 # the pressure for this state: c Δp = ∇·G
                 spectral_rhs.pressure = -div / (self.c * k2) * (k2 > 0)
             return out
+
+        def projected(hats):
+            """The Leray projection of spectral fields onto divergence-free ones, and their
+            divergence."""
+            div = sum(ik[a] * hats[j] for j, a in enumerate(axis))
+            return [hats[j] - ik[a] * div / -k2 * (k2 > 0) for j, a in enumerate(axis)], div
 
         def f(t, y):
             return np.concatenate([np.fft.irfft2(h, (n, n)).ravel() for h in spectral_rhs(t, y)])
 
         y0 = np.concatenate([np.ravel(a) for a in self.initial(xy, k)])
         if self.pressure:  # the initial state projected onto divergence-free fields
-            h0 = [np.fft.rfft2(a) for a in y0.reshape(m, n, n)]
-            div = sum(ik[a] * h0[j] for j, a in enumerate(axis))
-            y0 = np.concatenate([np.fft.irfft2(h0[j] - ik[a] * div / -k2 * (k2 > 0), (n, n))
-                                 .ravel() for j, a in enumerate(axis)])
+            h0, _ = projected([np.fft.rfft2(a) for a in y0.reshape(m, n, n)])
+            y0 = np.concatenate([np.fft.irfft2(h, (n, n)).ravel() for h in h0])
         end = float(self.times.max())
         if end > self.start:
             from scipy.integrate import solve_ivp
