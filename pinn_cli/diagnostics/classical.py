@@ -115,12 +115,19 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
     unknowns = [*problem.unknowns, *getattr(model, "nuisance", [])]
     names = [u.name for u in unknowns]
     ls = _LeastSquares(model, unknowns, y)
-    # From the guess and from the PINN's estimate (oscillatory problems have local minima);
-    # the lower cost wins.
+    # From the guess, from the PINN's estimate and from the model's own start where it has one
+    # (oscillatory problems have local minima); the lower cost wins.
     best = None
+    own = getattr(model, "initial_guess", None)
     for source in ({u.name: u.guess for u in unknowns},
-                   {u.name: estimates.get(u.name, u.guess) for u in unknowns}):
-        start = np.array([u.to_raw(source[u.name]) for u in unknowns], dtype=float)
+                   {u.name: estimates.get(u.name, u.guess) for u in unknowns},
+                   own(obs, unknowns) if own else None):
+        if source is None or not all(np.isfinite(list(source.values()))):
+            continue
+        try:
+            start = np.array([u.to_raw(source[u.name]) for u in unknowns], dtype=float)
+        except ValueError:  # e.g. a log of a value <= 0
+            continue
         r0 = ls.residual(start)
         if r0 is None:
             continue

@@ -60,11 +60,11 @@ class Quick:
         report = {"warnings": training_warnings(problem, estimates, logs)}
         for w in report["warnings"]:
             log.warning("%s", w)
+        named = bool((problem.reference or {}).get("solver"))
         try:
-            model = SolverModel(problem, obs) if problem.reference else \
-                reference_model(problem, obs)
+            model = SolverModel(problem, obs) if named else reference_model(problem, obs)
         except ValueError as err:
-            why = str(err) if problem.reference else \
+            why = str(err) if named else \
                 f"the problem names no reference solver, and the generic one cannot help: {err}"
             report["classical"] = {"skipped": why}
         else:

@@ -187,7 +187,8 @@ AGREE_BOUNDS = 3.0  # a PINN within 3 Cramér–Rao stds of the classical estima
 
 
 def _pct(fraction: float) -> str:
-    return f"{100 * fraction:.2g}" if 100 * fraction < 100 else f"{100 * fraction:.0f}"
+    percent = 100 * fraction
+    return f"{percent:.2g}" if not 100 <= percent < 1e5 else f"{percent:.0f}"
 
 
 def classical_says(c: Dict, name: str, est: float, rel_std_limit: float) -> str:

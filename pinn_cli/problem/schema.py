@@ -42,7 +42,9 @@ class ConditionConf:
 class ReferenceConf:
     """The project's solver for a problem: `pinn-data` writes its solution as observations."""
 
-    solver: str = MISSING  # module.function(<axes by input>, <unknowns>, **options) -> fields
+    # module.function(<axes by input>, <unknowns>, **options) -> fields; none: the generic
+    # solver built from the equations (the initial state and boundaries must be declared)
+    solver: Optional[str] = None
     truth: Dict[str, float] = MISSING  # the unknowns' values the data are made with
     grid: Dict[str, Any] = MISSING  # per input: n points over the domain, or [lo, hi, n]
     options: Dict[str, Any] = field(default_factory=dict)  # the solver's other arguments

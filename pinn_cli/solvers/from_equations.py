@@ -1,7 +1,7 @@
 """A reference solver built from a problem's own equations, for the classical cross-check of a
 problem that names none (`pde.reference`): the residuals are solved for the time derivatives,
 u_t = F(u, u_x, u_xx, ..., t, x; k), and integrated with scipy's adaptive integrators
-(`solve_ivp`: LSODA for ODE systems, BDF with a banded Jacobian for the method of lines).
+(`solve_ivp`: LSODA for ODE systems, BDF or Radau with a banded Jacobian for the method of lines).
 
 - ODE systems (the only input is t): the initial state is fitted with the unknowns (one
   nuisance parameter per field, started at the observation nearest the start), or taken from a
@@ -18,12 +18,13 @@ u_t = F(u, u_x, u_xx, ..., t, x; k), and integrated with scipy's adaptive integr
 
 Anything else (more inputs, two space inputs that are not periodic, an equation not in evolution
 form, a condition it cannot impose) raises ValueError with the reason, which the diagnostics report."""
-from typing import Dict, List
+import warnings
+from typing import Dict, List, Optional
 
 import numpy as np
 import sympy
 
-from pinn_cli.problem.unknowns import Unknown
+from pinn_cli.problem.unknowns import Unknown, physical
 
 
 def time_orders(problem, fields=None, residuals=None) -> Dict[str, int]:
@@ -79,6 +80,25 @@ def evolution_form(problem, fields=None, residuals=None) -> Dict[str, sympy.Expr
                 raise ValueError(f"{rates[f]} = {rhs} still holds the time derivative {s.name} "
                                  "(not in evolution form)")
     return form
+
+
+MAX_EVALUATIONS = 50_000  # right-hand sides per integration; beyond, the values are rejected
+
+
+def capped(f, limit=MAX_EVALUATIONS):
+    """`f` that raises ValueError after `limit` calls: an integration that stiffens or blows up
+    at trial values of the unknowns is rejected (the classical fit then takes a shorter step)
+    instead of running for minutes and filling the memory."""
+    calls = [0]
+
+    def counted(t, y):
+        calls[0] += 1
+        if calls[0] > limit:
+            raise ValueError(f"the integration took more than {limit} evaluations of the "
+                             "equations (they stiffen or blow up at these values)")
+        return f(t, y)
+
+    return counted
 
 
 def numeric(expr, names):
@@ -162,7 +182,8 @@ class OdeModel:
         self.nuisance: List[Unknown] = [
             Unknown(name=f"{n}(t={self.start:g})", guess=self._guess(n, problem, obs, lo))
             for n in self.state if n not in self.fixed]
-        self.scale = float(np.max(np.abs(obs.y))) or 1.0
+        seen = np.abs(obs.y[np.isfinite(obs.y)])  # no values when pinn-data builds it
+        self.scale = float(seen.max()) if seen.size and seen.max() > 0 else 1.0
         self.how = "fitted with the unknowns" if self.nuisance else "declared"
 
     def _guess(self, name, problem, obs, lo) -> float:
@@ -178,6 +199,47 @@ class OdeModel:
             return float(y[near[0]])
         dt = t[near[1]] - t[near[0]]
         return float((y[near[1]] - y[near[0]]) / dt) if dt else 0.0
+
+    def initial_guess(self, obs, unknowns) -> Optional[Dict[str, float]]:
+        """A start for the classical fit by gradient matching (Varah 1982): smoothing splines
+        through the observations (scipy make_smoothing_spline, roughness by generalised
+        cross-validation) give each state x and its rate x'; the unknowns then minimise
+        Σ (x' − F(x, t; k))² (scipy least_squares). Least squares on the solution itself has
+        local minima on oscillating orbits that this start avoids. None unless every state is
+        observed at 5 or more times; `unknowns`: the problem's, then the nuisance."""
+        from scipy.interpolate import make_smoothing_spline
+        from scipy.optimize import least_squares
+
+        t, p = obs.x[:, 0], len(self.params)
+        splines = []
+        for name in self.state:
+            if name not in obs.fields:
+                return None
+            y = obs.y[:, obs.fields.index(name)]
+            times, inverse = np.unique(t[np.isfinite(y)], return_inverse=True)
+            if len(times) < 5:
+                return None
+            mean = np.bincount(inverse, y[np.isfinite(y)]) / np.bincount(inverse)
+            splines.append(make_smoothing_spline(times, mean))
+        tau = np.linspace(t.min(), t.max(), 4 * len(self.times))
+        states = [s(tau) for s in splines]
+        rates = [s.derivative()(tau) for s in splines]
+        scales = [float(np.std(d)) or 1.0 for d in rates]
+        constants = list(self.constants.values())
+
+        def mismatch(raw):
+            k = list(physical(unknowns[:p], raw).values()) + constants
+            return np.concatenate([(d - np.asarray(g(tau, *states, *k), float)) / s
+                                   for g, d, s in zip(self.rhs, rates, scales)])
+
+        try:
+            with np.errstate(all="ignore"):
+                fit = least_squares(mismatch, [u.to_raw(u.guess) for u in unknowns[:p]])
+        except (ValueError, OverflowError, FloatingPointError):
+            return None
+        at_start = {f"{n}(t={self.start:g})": float(s(self.start))
+                    for n, s in zip(self.state, splines)}
+        return {**physical(unknowns[:p], fit.x), **{u.name: at_start[u.name] for u in unknowns[p:]}}
 
     @property
     def description(self) -> str:
@@ -203,9 +265,12 @@ class OdeModel:
         if end <= self.start:
             values = np.tile(np.array(y0, float), (len(self.times), 1)).T
         else:
-            sol = self.solve_ivp(f, (self.start, end), y0, method="LSODA", rtol=self.rtol,
-                                 atol=self.rtol * 1e-2 * self.scale, dense_output=True)
+            with warnings.catch_warnings(), np.errstate(all="ignore"):  # trial values may
+                warnings.simplefilter("ignore")  # blow up: a failure, reported as such
+                sol = self.solve_ivp(capped(f), (self.start, end), y0, method="LSODA",
+                                     rtol=self.rtol, atol=self.rtol * 1e-2 * self.scale,
+                                     t_eval=self.times)
             if not sol.success:
                 raise ValueError(f"the integration failed: {sol.message}")
-            values = sol.sol(self.times)
+            values = sol.y
         return np.concatenate([values[c][self.index] for c in self.cols])

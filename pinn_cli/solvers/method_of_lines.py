@@ -1,6 +1,7 @@
 """The method of lines for an evolution equation u_t = F(u, u_x, u_xx, ..., x, t; k) in one
 space input, built from a problem's own equations (from_equations.py): second-order central
-differences on a uniform grid, integrated by scipy's BDF with a banded Jacobian sparsity.
+differences on a uniform grid, integrated by scipy's BDF with a banded Jacobian sparsity (Radau
+IIA where the highest space derivative is odd: transport or dispersion).
 
 Boundaries: periodic when the input is in `pde.periodic` (derivatives up to the fourth);
 otherwise one declared condition per side that fixes u (Dirichlet) or u_x (Neumann), possibly
@@ -15,7 +16,7 @@ import numpy as np
 import sympy
 from scipy.interpolate import CubicSpline
 
-from pinn_cli.solvers.from_equations import initial_values, numeric, only_data
+from pinn_cli.solvers.from_equations import capped, initial_values, numeric, only_data
 
 MIN_SLICE = 8  # observations at the earliest time needed to start from them
 MIN_TIMES = 4  # distinct observed times needed for a boundary value from the observations
@@ -94,6 +95,9 @@ class LinesModel:
             raise ValueError(f"a derivative of order {self.order} in {space} with "
                              f"{'periodic' if self.periodic else 'Dirichlet/Neumann'} "
                              "conditions: beyond the generic solver's finite differences")
+        # an odd highest order (transport u_x, dispersion u_xxx) puts the eigenvalues near the
+        # imaginary axis, where BDF of order 3-5 is unstable and crawls: Radau IIA is A-stable
+        self.method = "Radau" if self.order % 2 else "BDF"
         derivs = [problem.derivative_name((f, (x_index,) * o)) for f in self.fields
                   for o in range(self.order + 1)]
         names = [space, "t", *derivs, *self.params, *self.constants]
@@ -148,7 +152,7 @@ class LinesModel:
     def description(self) -> str:
         return (f"method of lines in {self.space} ({self.n} points, "
                 f"{self.boundary}), scipy solve_ivp "
-                f"(BDF, rtol {self.rtol:g}); initial state {self.how}")
+                f"({self.method}, rtol {self.rtol:g}); initial state {self.how}")
 
     def refined(self):
         """The same model on a grid twice as fine, with a 10x tighter tolerance."""
@@ -218,7 +222,7 @@ class LinesModel:
 
         end = float(self.times.max())
         if end > self.start:
-            sol = self.solve_ivp(f, (self.start, end), u0, method="BDF", rtol=self.rtol,
+            sol = self.solve_ivp(capped(f), (self.start, end), u0, method=self.method, rtol=self.rtol,
                                  atol=self.rtol * 1e-2 * max(np.abs(u0).max(), 1e-12),
                                  jac_sparsity=self._sparsity(), dense_output=True)
             if not sol.success:

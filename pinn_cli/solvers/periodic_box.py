@@ -21,7 +21,7 @@ import numpy as np
 import sympy
 
 from pinn_cli.problem.unknowns import Unknown
-from pinn_cli.solvers.from_equations import evolution_form, initial_values, numeric
+from pinn_cli.solvers.from_equations import capped, evolution_form, initial_values, numeric
 
 MAX_MODE = 8  # highest wavenumber (periods over the box) fitted to an observed initial slice
 
@@ -103,7 +103,9 @@ class BoxModel:
         self.times, self.index = np.unique(t, return_inverse=True)
         self.nuisance: List[Unknown] = []
         if self.pressure in obs.fields:  # the pressure's level is not fixed by the equations
-            level = float(np.mean(obs.y[:, obs.fields.index(self.pressure)]))
+            seen = obs.y[:, obs.fields.index(self.pressure)]
+            seen = seen[np.isfinite(seen)]  # no values when pinn-data builds it: level 0
+            level = float(seen.mean()) if seen.size else 0.0
             self.nuisance.append(Unknown(name=f"mean {self.pressure}", guess=level,
                                          transform="identity"))
         self._initial_state(problem, obs, t)
@@ -208,7 +210,7 @@ class BoxModel:
         if end > self.start:
             from scipy.integrate import solve_ivp
 
-            sol = solve_ivp(f, (self.start, end), y0, method="RK45", rtol=self.rtol,
+            sol = solve_ivp(capped(f), (self.start, end), y0, method="RK45", rtol=self.rtol,
                             atol=self.rtol * 1e-2 * max(np.abs(y0).max(), 1e-12),
                             t_eval=np.clip(self.times, self.start, end))
             if not sol.success:

@@ -20,7 +20,7 @@ def _suggested_conditions(problem: Problem) -> Dict[str, dict]:
     use where the problem names one of them, else a template on the first face of t (or of the
     first input)."""
     ref = problem.reference or {}
-    solver, options = str(ref.get("solver", "")), dict(ref.get("options") or {})
+    solver, options = str(ref.get("solver") or ""), dict(ref.get("options") or {})
     if solver.endswith("oscillator_underdamped"):
         x0, v0 = options.get("x0", 1.0), options.get("v0", 0.0)
         return {"x0": {"at": {"t": 0.0}, "equation": f"x - {x0:g}" if x0 else "x"},

@@ -1,4 +1,5 @@
-"""`pinn-data`: a synthetic HDF5 file for a problem, from the solver its `pde` option names.
+"""`pinn-data`: a synthetic HDF5 file for a problem, from the solver its `pde` option names (or,
+where it names none, the generic solver built from its equations).
 
 The reference solution is computed on a uniform grid over the problem's domain
 (``pde.reference.grid``) with the chosen true unknowns (``pde.reference.truth``), then observed
@@ -82,8 +83,9 @@ def write(path: Path, coords, values, layout, attrs) -> None:
 def generate(cfg: DictConfig) -> Path:
     problem = call(cfg.pde)
     if problem.reference is None:
-        raise PinnFitError(f"pde={problem.name} names no reference solver (pde.reference); "
-                           "pinn-data can only make data for problems that do")
+        raise PinnFitError(f"pde={problem.name} has no pde.reference: add one with the true "
+                           "unknowns and a grid (reference: {truth: {...}, grid: {...}}; a "
+                           "solver is optional, docs/reference-solver.md)")
     truth = {k: float(v) for k, v in problem.reference["truth"].items()}
     names = [u.name for u in problem.unknowns]
     if sorted(truth) != sorted(names):
@@ -110,7 +112,7 @@ def generate(cfg: DictConfig) -> Path:
     overrides = " ".join(HydraConfig.get().overrides.task)
     write(out, coords, values, layout, truth | {
         "pde": problem.name, "layout": layout, "sampling": sampling, "noise": cfg.noise,
-        "seed": cfg.seed, "solver": problem.reference["solver"],
+        "seed": cfg.seed, "solver": problem.reference.get("solver") or "generic (from the equations)",
         "equations": "; ".join(eq.text for eq in problem.residuals),
         "generator": f"pinn-data {overrides}".strip(),
         "config": OmegaConf.to_yaml(

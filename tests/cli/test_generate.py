@@ -70,7 +70,7 @@ def test_noise_is_the_requested_fraction_of_the_field_std(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["pde.reference=null"], "pde=heat1d names no reference solver"),
+    (["pde.reference=null"], "pde=heat1d has no pde.reference: add one"),
     (["sampling=scattered", "n_points=0"], "n_points=0: choose 1..10201"),
     (["pde=burgers1d", "pde.reference.truth.nu=-0.1"], "the solver rejected the truth"),
     (["out=missing/dir/f.h5"], "folder 'missing/dir' does not exist"),

@@ -10,7 +10,7 @@ from pinn_cli.diagnostics.classical import classical_fit
 from pinn_cli.io.observations import Observations
 from pinn_cli.problem.problem import Problem
 from pinn_cli.solvers import heat1d_series, lotka_volterra_rk4
-from pinn_cli.solvers.from_equations import evolution_form, reference_model
+from pinn_cli.solvers.from_equations import capped, evolution_form, reference_model
 
 
 def _problem(**spec):
@@ -233,3 +233,43 @@ def test_a_boundary_observed_too_rarely_still_needs_a_condition():
     with pytest.raises(ValueError, match=re.escape("no condition at x = 1 and x is not periodic: "
                                                    "declare one")):
         reference_model(problem, obs)
+
+
+def test_gradient_matching_starts_an_ode_fit_far_from_the_guesses():
+    """Splines through 40 noisy observations give the rates; the unknowns that match them start
+    the fit near the truth although every guess is 2-3x off."""
+    far = {"alpha": 2.5, "beta": 0.04, "gamma": 0.6, "delta": 0.2}
+    problem = _problem(**{**LOTKA, "unknowns": {k: {"guess": v, "transform": "log"}
+                                                for k, v in far.items()}})
+    t = np.linspace(0.0, 15.0, 40)
+    truth = {"alpha": 1.0, "beta": 0.1, "gamma": 1.5, "delta": 0.075}
+    sol = lotka_volterra_rk4(t, **truth, x0=10.0, y0=5.0, dt=1e-3)
+    y = np.stack([sol["x"], sol["y"]], axis=1)
+    y = y + 0.01 * y.std(axis=0) * np.random.default_rng(2).standard_normal(y.shape)
+    obs = _obs(t[:, None], y, ["x", "y"])
+    model = reference_model(problem, obs)
+    start = model.initial_guess(obs, [*problem.unknowns, *model.nuisance])
+    for k, v in truth.items():
+        assert start[k] == pytest.approx(v, rel=0.1)
+    assert start["x(t=0)"] == pytest.approx(10.0, rel=0.05)
+    _, fit = _fit(problem, obs, model)
+    for k, v in truth.items():
+        assert abs(fit["estimate"][k] - v) < 4 * fit["crlb_std"][k]
+
+
+def test_an_integration_that_blows_up_is_rejected_not_run_for_ever():
+    """x_t = k x² from x(0) = 1 blows up at t = 1/k: a ValueError (the classical fit rejects
+    such trial values)."""
+    problem = _problem(inputs={"t": [0.0, 1.0]}, outputs=["x"],
+                       unknowns={"k": {"guess": 50.0, "transform": "log"}},
+                       residuals={"growth": "x_t - k*x**2"},
+                       conditions={"x0": {"at": {"t": 0.0}, "equation": "x - 1"}})
+    t = np.linspace(0.0, 1.0, 11)
+    model = reference_model(problem, _obs(t[:, None], np.ones((11, 1)), ["x"]))
+    with pytest.raises(ValueError, match="integration"):
+        model({"k": 50.0})
+    assert capped(lambda t, y: y, limit=2)(0, 1) == 1
+    with pytest.raises(ValueError, match="more than 2 evaluations"):
+        counted = capped(lambda t, y: y, limit=2)
+        for _ in range(3):
+            counted(0, 1)
