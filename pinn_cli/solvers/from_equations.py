@@ -12,12 +12,17 @@ u_t = F(u, u_x, u_xx, ..., t, x; k), and integrated with scipy's adaptive integr
   the observations at the earliest time.
 - Evolution PDEs and incompressible flows on a periodic box in two space inputs
   (periodic_box.py): Fourier pseudo-spectral in space.
+- Evolution PDEs on a rectangle in two space inputs not both periodic (rectangle_lines.py):
+  the method of lines with second-order finite differences, the declared Dirichlet conditions
+  (else the values observed on the sides), the initial state declared or from the observations
+  at the earliest time; not incompressible flows or Neumann conditions.
 - Steady problems (no input t) in one or two space inputs (steady.py): second-order finite
   differences on a uniform grid, periodic or with the declared Dirichlet/Neumann conditions, the
   discretised equations solved by Newton's method with a sparse Jacobian.
 
-Anything else (more inputs, two space inputs that are not periodic, an equation not in evolution
-form, a condition it cannot impose) raises ValueError with the reason, which the diagnostics report."""
+Anything else (more inputs, a pressure without time derivative on a rectangle that is not
+periodic, an equation not in evolution form, a condition it cannot impose) raises ValueError with
+the reason, which the diagnostics report."""
 import warnings
 from typing import Dict, List, Optional
 
@@ -131,8 +136,8 @@ def initial_values(problem, at: str, lo: float, symbols=None) -> Dict[str, sympy
 
 
 def reference_model(problem, obs):
-    """The generic reference for `problem` at the observations (OdeModel, LinesModel or
-    BoxModel, or SteadyModel for a problem without t)."""
+    """The generic reference for `problem` at the observations (OdeModel, LinesModel, BoxModel
+    or RectangleModel, or SteadyModel for a problem without t)."""
     if "t" not in problem.inputs:
         from pinn_cli.solvers.steady import SteadyModel
 
@@ -142,9 +147,13 @@ def reference_model(problem, obs):
         raise ValueError(f"{len(space)} space inputs ({', '.join(space)}): the generic solver "
                          "covers ODE systems and evolution equations in one or two space inputs")
     if len(space) == 2:
-        from pinn_cli.solvers.periodic_box import BoxModel
+        if set(space) <= {q.input for q in problem.periodic}:
+            from pinn_cli.solvers.periodic_box import BoxModel
 
-        return BoxModel(problem, obs, space)
+            return BoxModel(problem, obs, space)
+        from pinn_cli.solvers.rectangle_lines import RectangleModel
+
+        return RectangleModel(problem, obs, space)
     form = evolution_form(problem)
     if not space:
         return OdeModel(problem, obs, form)

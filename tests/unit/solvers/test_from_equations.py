@@ -55,7 +55,7 @@ def test_evolution_form_solves_the_residuals_for_the_time_derivatives():
     (dict(inputs={"x": [0, 1], "t": [0, 1]}, residuals={"h": "u_t**2 - k*u_xx"}),
      "cannot be solved for u_t"),
     (dict(inputs={"x": [0, 1], "y": [0, 1], "t": [0, 1]}, residuals={"h": "u_t - k*u_xx"}),
-     r"two space inputs \(x, y\) that are not both periodic"),
+     "no condition at x = 0 and x is not periodic"),
     (dict(inputs={"x": [0, 1], "y": [0, 1], "z": [0, 1], "t": [0, 1]},
           residuals={"h": "u_t - k*u_xx"}), r"3 space inputs \(x, y, z\)"),
 ])
