@@ -10,6 +10,7 @@ import numpy as np
 from pinn_cli.problem.unknowns import physical
 from pinn_cli.targets import imported
 
+RTOL_COST = 1e-10  # Levenberg–Marquardt stops when a step gains less than this x the start cost
 MAX_GRID = 5_000_000  # nodes the solver may be asked for to cover the observations
 
 
@@ -72,21 +73,24 @@ class _LeastSquares:
         return np.stack(cols, axis=1)
 
     def levenberg_marquardt(self, raw, r, max_iterations):
-        damping, iterations = 1e-3, 0
+        damping, iterations, start = 1e-3, 0, float(r @ r)
         for iterations in range(1, max_iterations + 1):
             J = self.jacobian(raw, r)
             A, g = J.T @ J, J.T @ r
             cost = float(r @ r)
-            improved, step = False, np.zeros_like(raw)
+            improved, step, gain = False, np.zeros_like(raw), 0.0
             for _ in range(20):
                 step = np.linalg.solve(A + damping * np.diag(np.diag(A) + 1e-30), -g)
                 trial = self.residual(raw + step)
                 if trial is not None and float(trial @ trial) < cost:
+                    gain = cost - float(trial @ trial)
                     raw, r, improved = raw + step, trial, True
                     damping = max(damping / 3, 1e-12)
                     break
                 damping *= 4
-            if not improved or np.max(np.abs(step)) < 1e-10:
+            # converged: no better step, a negligible one, or a fall of the cost negligible against
+            # its start (at the solver's own noise floor on clean data)
+            if not improved or np.max(np.abs(step)) < 1e-10 or gain < RTOL_COST * start:
                 break
         return raw, r, iterations
 
@@ -117,7 +121,7 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
     ls = _LeastSquares(model, unknowns, y)
     # From the guess, from the PINN's estimate and from the model's own start where it has one
     # (oscillatory problems have local minima); the lower cost wins.
-    best = None
+    best, tried = None, []
     own = getattr(model, "initial_guess", None)
     for source in ({u.name: u.guess for u in unknowns},
                    {u.name: estimates.get(u.name, u.guess) for u in unknowns},
@@ -128,6 +132,9 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
             start = np.array([u.to_raw(source[u.name]) for u in unknowns], dtype=float)
         except ValueError:  # e.g. a log of a value <= 0
             continue
+        if any(np.array_equal(start, s) for s in tried):
+            continue
+        tried.append(start)
         r0 = ls.residual(start)
         if r0 is None:
             continue

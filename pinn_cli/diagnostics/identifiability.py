@@ -70,6 +70,8 @@ class Quick:
         else:
             report["classical"] = classical_fit(model, problem, obs, noise, estimates,
                                                 self.max_iterations)
+            if refit is not None and "estimate" in report["classical"]:
+                report["classical"]["pinn_rms_residual"] = pinn_misfit(refit.net, problem, obs)
             if "estimate" in report["classical"]:
                 plot_sensitivity(run_dir, problem, obs, report["classical"].pop("_J"),
                                  report["classical"]["estimate"])
@@ -168,3 +170,16 @@ class Full(Quick):
                      if p["flat"] else f"{p['center']:.6g} ± {p['std']:.2g}, 95 % interval "
                      f"[{p['interval95'][0]:.6g}, {p['interval95'][1]:.6g}]")
         return out
+
+
+def pinn_misfit(net, problem, obs) -> float:
+    """The trained network's rms misfit at the observations, in the data's units (as the
+    classical fit's rms_residual): the yardstick for a reference model that misses the data."""
+    import torch
+
+    p = next(net.parameters())
+    with torch.no_grad():
+        fit = net(torch.as_tensor(obs.x, dtype=p.dtype, device=p.device))
+    cols = [problem.outputs.index(f) for f in obs.fields]
+    r = fit[:, cols].cpu().double().numpy() - obs.y
+    return float(np.sqrt(np.mean(r ** 2)))

@@ -196,10 +196,16 @@ def classical_says(c: Dict, name: str, est: float, rel_std_limit: float) -> str:
     identify it (its Cramér–Rao relative std below `rel_std_limit`: ", identifiable" marks it),
     and whether the PINN's `est` agrees with the classical estimate, in Cramér–Rao stds
     ("bounds"). A fit whose rms residual is over MISFIT_LIMIT noise stds gives no verdict: the
-    reference model does not describe these data."""
+    reference model does not describe these data. Where σ is the fit's own residual (noise in
+    the file), the yardstick is the PINN's misfit at the observations instead."""
     misfit = c["rms_residual"] / max(c["sigma"], 1e-300)
     if misfit > MISFIT_LIMIT:
         return f"the reference model does not fit these data (misfit {misfit:.2g}× the noise)"
+    pinn = c.get("pinn_rms_residual")
+    if c.get("sigma_source", "").startswith("residual") and pinn is not None and \
+            c["rms_residual"] > MISFIT_LIMIT * max(pinn, 1e-300):
+        return (f"the reference model does not fit these data (misfit "
+                f"{c['rms_residual'] / max(pinn, 1e-300):.2g}× the PINN's)")
     if not identifies(c, name, rel_std_limit):
         said = "WEAKLY identifiable: the data barely constrain it"
     else:

@@ -106,6 +106,15 @@ def capped(f, limit=MAX_EVALUATIONS):
     return counted
 
 
+def loo_error(basis, values) -> float:
+    """The leave-one-out squared error of the least-squares fit of `values` (m × c) by the
+    columns of `basis` (m × K): e_i / (1 − h_ii), h the hat matrix's diagonal, summed."""
+    q, _ = np.linalg.qr(basis)
+    h = np.minimum(np.sum(q ** 2, axis=1), 1 - 1e-12)
+    e = values - q @ (q.T @ values)
+    return float(np.sum((e / (1 - h)[:, None]) ** 2))
+
+
 def numeric(expr, names):
     """`expr` as a numpy function of the symbols `names` (generated from the parsed formula)."""
     return sympy.lambdify([sympy.Symbol(n) for n in names], expr, modules="numpy")

@@ -7,31 +7,28 @@ Boundaries: periodic when the input is in `pde.periodic` (derivatives up to the 
 otherwise one declared condition per side that fixes u (Dirichlet) or u_x (Neumann), possibly
 time-dependent, with derivatives up to the second; a side with no condition takes u from the
 observations on it (a cubic spline in t, which needs them over the observed time range). The
-initial state comes from a condition at t = lo that fixes u, else from the observations at the
-earliest observed time (a cubic spline through them, periodic on a periodic input, which needs
-them to span the space input)."""
+initial state comes from a condition at t = lo that fixes u, else it is fitted with the unknowns:
+a cubic spline (periodic on a periodic input) through values at a few equally spaced nodes,
+started from the observations at the earliest observed time, which must span the space input."""
 from typing import Dict
 
 import numpy as np
 import sympy
 from scipy.interpolate import CubicSpline
 
-from pinn_cli.solvers.from_equations import capped, initial_values, numeric, only_data
+from pinn_cli.problem.unknowns import Unknown
+from pinn_cli.solvers.from_equations import (capped, initial_values, loo_error, numeric,
+                                             only_data)
 
 MIN_SLICE = 8  # observations at the earliest time needed to start from them
+MIN_KNOTS, MAX_KNOTS = 4, 24  # nodes of a fitted initial slice
 MIN_TIMES = 4  # distinct observed times needed for a boundary value from the observations
 
 
-def _spline(s, v, period=None):
-    """A cubic spline through the mean of `v` at each distinct `s`: not-a-knot, or periodic
-    with `period` (the first point wrapped to the end, merged with an observed wrapped point)."""
+def _means(s, v):
+    """The distinct values of `s` and the mean of `v` at each."""
     s, inverse = np.unique(s, return_inverse=True)
-    v = np.bincount(inverse, weights=v) / np.bincount(inverse)
-    if period is None:
-        return CubicSpline(s, v, bc_type="not-a-knot")
-    if s[-1] - s[0] > period * (1 - 1e-9):
-        s, v = s[:-1], np.concatenate([[(v[0] + v[-1]) / 2], v[1:-1]])
-    return CubicSpline(np.append(s, s[0] + period), np.append(v, v[0]), bc_type="periodic")
+    return s, np.bincount(inverse, weights=v) / np.bincount(inverse)
 
 
 def _observed_side(obs, x, t, value, field, width):
@@ -44,7 +41,7 @@ def _observed_side(obs, x, t, value, field, width):
     times = np.unique(t[on])
     if len(times) < MIN_TIMES or np.ptp(times) < 0.9 * np.ptp(t):
         return None
-    spline = _spline(t[on], obs.y[on, obs.fields.index(field)])
+    spline = CubicSpline(*_means(t[on], obs.y[on, obs.fields.index(field)]))
     return "dirichlet", (lambda time, *k: float(spline(time))), int(on.sum())
 
 
@@ -124,12 +121,12 @@ class LinesModel:
         t_lo = problem.domain["t"][0]
         declared = initial_values(problem, "t", t_lo)
         self.start = t_lo if set(declared) >= set(self.fields) else float(t.min())
-        self.initial, how = [], set()
+        self.initial, self.nuisance, how = [], [], set()
         for f in self.fields:
             if f in declared and self.start == t_lo:
                 fn = numeric(declared[f], [space, *self.params, *self.constants])
-                self.initial.append(lambda grid, k, fn=fn: np.asarray(fn(grid, *k), float)
-                                    * np.ones_like(grid))
+                self.initial.append(lambda grid, k, params, fn=fn:
+                                    np.asarray(fn(grid, *k), float) * np.ones_like(grid))
                 how.add(f"from the conditions at t = {t_lo:g}")
                 continue
             at = np.isclose(t, self.start, rtol=0, atol=1e-12 * max(1.0, abs(self.start)))
@@ -141,12 +138,41 @@ class LinesModel:
                     f"{'it is not observed' if f not in obs.fields else f'only {len(np.unique(xs))} observations lie at the earliest time {self.start:g}'}"
                     f": the initial state is unknown; declare it (pde.conditions.initial: "
                     f"{{at: {{t: {t_lo:g}}}, equation: ...}})")
-            spline = _spline(xs, obs.y[at, obs.fields.index(f)],
-                             self.hi - self.lo if self.periodic else None)
-            self.initial.append(lambda grid, k, spline=spline: spline(grid))
-            how.add(f"from the {len(xs)} observations at t = {self.start:g} (a cubic spline; "
-                    "their noise is not in the bound)")
+            how.add(self._fitted_slice(f, xs, obs.y[at, obs.fields.index(f)]))
         self.how = " and ".join(sorted(how))
+
+    def _fitted_slice(self, field, xs, values) -> str:
+        """The initial `field` as a cubic spline through its values at K equally spaced nodes,
+        fitted with the unknowns (nuisance, started at the least-squares fit to the observed
+        slice; the fewest K ≤ MAX_KNOTS near the least leave-one-out error): the slice's noise, which an
+        unstable equation amplifies, is then fitted rather than frozen in, and is in the bound."""
+        xs, values = _means(xs, values)
+        period = self.hi - self.lo if self.periodic else None
+
+        def basis(nodes, at):
+            if period is None:
+                return CubicSpline(nodes, np.eye(len(nodes)))(at)
+            wrapped = np.vstack([np.eye(len(nodes)), np.eye(len(nodes))[:1]])
+            return CubicSpline(np.append(nodes, self.hi), wrapped, bc_type="periodic")(at)
+
+        def nodes(K):
+            return np.linspace(self.lo, self.hi, K, endpoint=period is None)
+
+        errors = {K: loo_error(basis(nodes(K), xs), values[:, None])
+                  for K in range(MIN_KNOTS, min(len(xs), MAX_KNOTS) + 1)}
+        # the fewest nodes within 1 % of the least error, or within 1e-4 std of the slice (rms)
+        enough = max(1.01 * min(errors.values()), len(xs) * (1e-4 * np.std(values)) ** 2)
+        K = min(K for K, e in errors.items() if e <= enough)
+        where = nodes(K)
+        coef = np.linalg.lstsq(basis(where, xs), values, rcond=None)[0]
+        names = [f"{field}({self.space}={z:.4g}, t={self.start:g})" for z in where]
+        self.nuisance += [Unknown(name=n, guess=float(c), transform="identity")
+                          for n, c in zip(names, coef)]
+        self.initial.append(lambda grid, k, params, where=where, names=names:
+                            basis(where, grid) @ np.array([params[n] for n in names]))
+        return (f"fitted with the unknowns: {field} at {K} equally spaced points at t = "
+                f"{self.start:g} through a cubic spline (K by leave-one-out error on the "
+                f"{len(xs)} observations there)")
 
     @property
     def description(self) -> str:
@@ -206,7 +232,7 @@ class LinesModel:
         k = [params[p] for p in self.params] + list(self.constants.values())
         grid = self._grid()
         h, n, m = grid[1] - grid[0], self.n, len(self.fields)
-        u0 = np.concatenate([init(grid, k) for init in self.initial])
+        u0 = np.concatenate([init(grid, k, params) for init in self.initial])
         sides = self.sides or [None] * m
         fixed = [] if self.sides is None else \
             [j * n + i for j, s in enumerate(self.sides) for i, (kind, _) in zip((0, n - 1), s)

@@ -21,7 +21,8 @@ import numpy as np
 import sympy
 
 from pinn_cli.problem.unknowns import Unknown
-from pinn_cli.solvers.from_equations import capped, evolution_form, initial_values, numeric
+from pinn_cli.solvers.from_equations import (capped, evolution_form, initial_values, loo_error,
+                                             numeric)
 
 MAX_MODE = 8  # highest wavenumber (periods over the box) fitted to an observed initial slice
 
@@ -136,7 +137,7 @@ class BoxModel:
                 f"{{at: {{t: {t_lo:g}}}, equation: ...}})")
         phase = self._phase(obs.x[at][:, [problem.inputs.index(s) for s in self.space]])
         values = obs.y[at][:, [obs.fields.index(f) for f in self.fields]]
-        modes = min(range(1, modes + 1), key=lambda K: _loo_error(_modes(phase, K), values))
+        modes = min(range(1, modes + 1), key=lambda K: loo_error(_modes(phase, K), values))
         coef = list(np.linalg.lstsq(_modes(phase, modes), values, rcond=None)[0].T)
         self.initial = lambda xy, k: [_modes(self._phase(np.stack([a.ravel() for a in xy], 1)),
                                              modes) @ c for c in coef]
@@ -252,12 +253,3 @@ def _modes(phase, K):
         if (a, b) != (0, 0):
             cols.append(np.sin(arg))
     return np.stack(cols, 1)
-
-
-def _loo_error(basis, values) -> float:
-    """The leave-one-out squared error of the least-squares fit (e_i / (1 − h_ii), h the hat
-    matrix's diagonal), summed over the columns of `values`."""
-    q, _ = np.linalg.qr(basis)
-    h = np.minimum(np.sum(q ** 2, axis=1), 1 - 1e-12)
-    e = values - q @ (q.T @ values)
-    return float(np.sum((e / (1 - h)[:, None]) ** 2))

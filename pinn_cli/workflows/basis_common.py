@@ -12,6 +12,7 @@ from pinn_cli.diagnostics.classical import finite
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.record import atomic_write
 from pinn_cli.problem.problem import Problem
+from pinn_cli.solvers.heat import DEFAULT_MODES
 from pinn_cli.targets import call
 
 
@@ -25,8 +26,10 @@ def _suggested_conditions(problem: Problem) -> Dict[str, dict]:
         x0, v0 = options.get("x0", 1.0), options.get("v0", 0.0)
         return {"x0": {"at": {"t": 0.0}, "equation": f"x - {x0:g}" if x0 else "x"},
                 "v0": {"at": {"t": 0.0}, "equation": f"x_t - {v0:g}" if v0 else "x_t"}}
-    if solver.endswith("heat1d_series") and "modes" not in options:
-        return {"initial": {"at": {"t": 0.0}, "equation": "u - sin(pi*x) - 0.5*sin(3*pi*x)"}}
+    if solver.endswith("heat1d_series"):
+        terms = [f"{'' if b == 1 else f'{b:g}*'}sin({'' if n == 1 else f'{n}*'}pi*x)"
+                 for n, b in dict(options.get("modes", DEFAULT_MODES)).items()]
+        return {"initial": {"at": {"t": 0.0}, "equation": " - ".join(["u", *terms])}}
     face = "t" if "t" in problem.domain else problem.inputs[0]
     return {"initial": {"at": {face: problem.domain[face][0]},
                         "equation": f"{problem.outputs[0]} - <its value there>"}}

@@ -112,7 +112,8 @@ def test_neumann_heat_from_the_observed_initial_slice():
     rest = _scattered(exact)
     obs = _obs(np.concatenate([slice0.x, rest.x]), np.concatenate([slice0.y, rest.y]), ["u"])
     model, fit = _fit(problem, obs)
-    assert "from the 41 observations at t = 0" in model.description
+    assert "initial state fitted with the unknowns: u at " in model.description
+    assert "(K by leave-one-out error on the 41 observations there)" in model.description
     assert fit["estimate"]["k"] == pytest.approx(0.1, rel=3e-3)
 
 
@@ -193,7 +194,7 @@ def test_two_coupled_species_on_a_periodic_line():
         assert fit["estimate"][k] == pytest.approx(v, rel=5e-3)
 
 
-def test_a_coarse_periodic_initial_slice_by_a_periodic_cubic_spline():
+def test_a_coarse_periodic_initial_slice_fitted_as_a_periodic_cubic_spline():
     """Ten observations of sin 2πx at t = 0: a straight line between them would flatten the
     peaks by ~5 % and read that as diffusion (k off by ~25 %)."""
     problem = _problem(inputs={"x": [0.0, 1.0], "t": [0.0, 0.5]}, outputs=["u"],
@@ -204,7 +205,7 @@ def test_a_coarse_periodic_initial_slice_by_a_periodic_cubic_spline():
     obs = _obs(np.concatenate([np.stack([grid, 0 * grid], axis=1), rest.x]),
                np.concatenate([exact(grid, 0)[:, None], rest.y]), ["u"])
     model, fit = _fit(problem, obs)
-    assert "from the 10 observations at t = 0 (a cubic spline" in model.description
+    assert "(K by leave-one-out error on the 10 observations there)" in model.description
     assert fit["estimate"]["k"] == pytest.approx(0.01, rel=5e-3)
     assert fit["estimate"]["c"] == pytest.approx(0.8, rel=1e-3)
 
