@@ -34,6 +34,7 @@ import numpy as np
 
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.hdf5 import MEMORY_SHARE, _bytes, available_memory
+from pinn_cli.io.layouts import known_layout
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5", ".nc")
@@ -95,10 +96,11 @@ def file_format(path: Path) -> str:
 
 @contextlib.contextmanager
 def open_data(path: Path, layout: str, coords: Dict[str, str], fields: Dict[str, str],
-              unknowns):
+              unknowns, axes=None):
     """The data file as an open HDF5 file: the file itself, or (CSV, NPZ, MAT v5) its mapped
     columns or arrays read into an HDF5 file in memory, with the entries `axes` (on each field of
-    more than one axis), `layout` and those named like an unknown (as attributes)."""
+    more than one axis), `layout` and those named like an unknown (as attributes); `axes`
+    (data.axes), where given, names the fields' axes instead."""
     fmt = file_format(path)
     if fmt == "hdf5":
         with h5py.File(path, "r") as h5:
@@ -121,15 +123,16 @@ def open_data(path: Path, layout: str, coords: Dict[str, str], fields: Dict[str,
                  and k not in names}
         attrs["layout"] = _text(attrs["layout"], path, "layout")[0] if "layout" in attrs \
             else "grid"
-    axes = _text(entries.pop("axes"), path, "axes") if "axes" in entries else None
+    named = _text(entries.pop("axes"), path, "axes") if "axes" in entries else None
     with h5py.File(str(path), "w", driver="core", backing_store=False) as h5:
         for name, arr in entries.items():
             _store(h5, name, arr, path)
-            if axes is not None and np.squeeze(arr).ndim > 1:
-                h5[name].attrs["axes"] = axes
+            if named is not None and np.squeeze(arr).ndim > 1:
+                h5[name].attrs["axes"] = named
         for key, value in attrs.items():
             _store(h5.attrs, key, np.asarray(value), path)
-        if layout == "grid" or layout == "auto" and attrs["layout"] == "grid":
+        grid = layout == "grid" or layout == "auto" and known_layout(attrs["layout"]) != "scattered"
+        if grid and not axes:
             _check_axes_named(h5, coords, fields)
         yield h5
 

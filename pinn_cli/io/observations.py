@@ -1,13 +1,9 @@
 """Observations from HDF5, CSV, NPZ or MATLAB files (the `data` config group); io.formats reads
 the other formats into HDF5 in memory, so every layout and check below applies to them alike.
 
-Four layouts (``data.layout``):
-- *grid*: one 1-D dataset per input (e.g. ``x`` (256,), ``t`` (100,)) and a field array on their
-  product grid (``usol`` (256, 100)); the field's ``axes`` attribute names its axes in order
-  (input or dataset names), otherwise they are matched by length.
-- *scattered*: equal-length 1-D columns, one per input and one per field.
-- *auto*: the one of these two the file's ``layout`` attribute names (pinn-data writes it), else
-  grid.
+Five layouts (``data.layout``): *grid*, *scattered* and *auto* for files of one's own
+(io.layouts: a grid field's axis order from ``data.axes``, its ``axes`` attribute or the inputs'
+lengths), and
 - *pdebench*: PDEBench's tensor files (1D_Advection, 1D_Burgers, 1D/2D CFD, ...): a field of shape
   [samples, t, x(, y)(, channels)] and 1-D coordinates ``t-coordinate``, ``x-coordinate``
   (``y-coordinate``); ``data.sample`` picks the sample (axis 0).
@@ -43,10 +39,13 @@ import numpy as np
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.degenerate import Source, check_observations
 from pinn_cli.io.formats import open_data
-from pinn_cli.io.hdf5 import column, mesh, read_dataset, resolve_file
+from pinn_cli.io.hdf5 import resolve_file
+from pinn_cli.io.layouts import READERS as OWN_LAYOUTS
 from pinn_cli.io.pdebench import read_pdebench, read_pdebench_grouped
 
 log = logging.getLogger("pinn-fit")
+
+READERS = OWN_LAYOUTS | {"pdebench": read_pdebench, "pdebench_grouped": read_pdebench_grouped}
 
 
 @dataclass
@@ -60,18 +59,28 @@ class Observations:
 
 
 def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="grid",
-                      n_obs=None, noise=0.0, seed=0, domain=None, sample=0) -> Observations:
+                      n_obs=None, noise=0.0, seed=0, domain=None, sample=0,
+                      axes=None) -> Observations:
+    """The observations of `inputs` and `outputs` in `file`. An input missing from `coords` is
+    read from the dataset of its own name; empty `fields`: every output from the dataset of its
+    own name."""
     if file in (None, "", "???"):
-        raise PinnFitError(f"data.file is not set: the data option for layout {layout!r} names no "
-                           "file; pass data.file=PATH/TO/FILE.h5")
-    fields = {f: str(d) for f, d in fields.items()}
+        _no_file(layout, inputs, outputs)
+    named = not fields
+    coords = {i: str(coords.get(i, i)) for i in inputs} | {str(c): str(d) for c, d in
+                                                          coords.items() if c not in inputs}
+    fields = {f: str(d) for f, d in (fields or {o: o for o in outputs}).items()}
     path = resolve_file(file)
     _check_names(coords, fields, inputs, outputs)
     if layout not in READERS:
         _bad_layout(layout)
-    if sample != 0 and layout in ("auto", "grid", "scattered"):
+    own = layout in ("auto", "grid", "scattered")
+    if sample != 0 and own:
         raise PinnFitError(f"data.sample={sample} applies to the pdebench layouts only; a "
                            f"{layout} file holds one sample: drop data.sample")
+    if axes and layout not in ("auto", "grid"):
+        raise PinnFitError(f"data.axes names the axes of a grid file's fields; data.layout="
+                           f"{layout} has its own axis order: drop data.axes")
     if not path.exists():
         shipped = " and, by that name, in the shipped data" if path.name == str(file) or \
             str(file) == f"data/{path.name}" else ""
@@ -80,8 +89,11 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
     if path.is_dir():
         raise PinnFitError(f"data.file: '{path}' is a directory; pass the data file inside it")
     try:
-        with open_data(path, layout, coords, fields, unknowns) as h5:
-            xs, ys, attrs = READERS[layout](h5, coords, fields, sample)
+        with open_data(path, layout, coords, fields, unknowns, axes) as h5:
+            if named:
+                _check_named(h5, fields, path)
+            xs, ys, attrs = READERS[layout](h5, coords, fields, sample,
+                                            **({"axes": list(axes)} if axes else {}))
             truth = _truth(attrs, unknowns, path)
     except OSError as err:
         raise PinnFitError(f"data.file: cannot read '{path}' as HDF5 ({err}); check the path "
@@ -154,14 +166,32 @@ def _attribute_number(owner, name) -> Tuple[Optional[float], Optional[str]]:
     return value, None
 
 
+def _no_file(layout, inputs, outputs):
+    if layout.startswith("pdebench"):
+        raise PinnFitError(f"data.file is not set: the data option for layout {layout!r} names "
+                           "no file; pass data.file=PATH/TO/FILE.h5")
+    raise PinnFitError(f"data.file is not set: pass data.file=PATH/TO/FILE.h5. The data option "
+                       f"reads the datasets named like the pde's inputs ({', '.join(inputs)}) "
+                       f"and outputs ({', '.join(outputs)}) unless data.coords and data.fields "
+                       "name others")
+
+
+def _check_named(h5, fields, path):
+    """Fields read under their own names (no data.fields given) that the file does not hold."""
+    missing = [d for d in fields.values() if d not in h5]
+    if missing:
+        have = sorted(k for k in h5 if not hasattr(h5[k], "keys"))
+        raise PinnFitError(
+            f"data.fields: without data.fields every pde output is read from the dataset of its "
+            f"own name, and '{path}' has no dataset {missing} (it has {have}); name the "
+            f"datasets of the observed fields, e.g. +data.fields.{next(iter(fields))}=NAME "
+            "(the fields not named stay unobserved)")
+
+
 def _check_names(coords, fields, inputs, outputs):
-    missing = [i for i in inputs if i not in coords]
     extra = [c for c in coords if c not in inputs]
-    if missing or extra:
-        raise PinnFitError(f"data.coords must map every pde input {inputs} to a dataset; "
-                           f"missing {missing}, not inputs {extra}")
-    if not fields:
-        raise PinnFitError("data.fields is empty: map at least one pde output to a dataset")
+    if extra:
+        raise PinnFitError(f"data.coords names {extra}, which are not pde inputs {inputs}")
     bad = [f for f in fields if f not in outputs]
     if bad:
         raise PinnFitError(f"data.fields names {bad}, which are not pde outputs {outputs}")
@@ -171,70 +201,6 @@ def _bad_layout(layout):
     raise PinnFitError(f"data.layout={layout!r}: choose auto, grid or scattered (your own "
                        "files), or "
                        "pdebench or pdebench_grouped (PDEBench files)")
-
-
-def _read_scattered(h5, coords, fields, sample=0):
-    xs = {i: column(read_dataset(h5, d, f"data.coords.{i}"), d, f"data.coords.{i}")
-          for i, d in coords.items()}
-    ys = {f: column(read_dataset(h5, d, f"data.fields.{f}"), d, f"data.fields.{f}")
-          for f, d in fields.items()}
-    lengths = {k: len(v) for k, v in (xs | ys).items()}
-    if len(set(lengths.values())) != 1:
-        raise PinnFitError(f"data: scattered columns must have equal lengths, got {lengths}; "
-                           "check data.coords/data.fields or use data.layout=grid")
-    return xs, ys, [h5.attrs]
-
-
-def _read_grid(h5, coords, fields, sample=0):
-    axes = {i: column(read_dataset(h5, d, f"data.coords.{i}"), d, f"data.coords.{i}")
-            for i, d in coords.items()}
-    inputs = list(coords)
-    ys = {}
-    for f, d in fields.items():
-        arr = read_dataset(h5, d, f"data.fields.{f}")
-        order = _axis_order(h5[d], arr.shape, axes, coords, f"data.fields.{f}")
-        arr = np.transpose(arr, [order.index(i) for i in inputs])
-        ys[f] = arr.reshape(-1)
-    return mesh(axes, inputs), ys, [h5.attrs]
-
-
-def _axis_order(ds, shape, axes, coords, where) -> List[str]:
-    """The input name of each axis of a grid field."""
-    by_name = {d: i for i, d in coords.items()} | {i: i for i in coords}
-    if "axes" in ds.attrs:
-        names = [a.decode() if isinstance(a, bytes) else str(a) for a in ds.attrs["axes"]]
-        order = [by_name.get(a) for a in names]
-        if None in order or sorted(order) != sorted(coords):
-            raise PinnFitError(f"{where}: its 'axes' attribute {names} does not name the inputs "
-                               f"{list(coords)} (or their datasets) once each")
-    else:
-        lengths = {i: len(a) for i, a in axes.items()}
-        if len(set(lengths.values())) < len(lengths):
-            raise PinnFitError(f"{where}: cannot tell which axis of shape {shape} is which "
-                               f"input (lengths {lengths}); add an 'axes' attribute to the "
-                               "dataset naming its axes in order")
-        order = [next((i for i in coords if lengths[i] == n), None) for n in shape]
-        if None in order or sorted(order) != sorted(coords):
-            order = list(coords)  # reported as a shape mismatch below
-    expected = tuple(len(axes[i]) for i in order)
-    if len(shape) != len(coords) or tuple(shape) != expected:
-        raise PinnFitError(f"{where}: shape {tuple(shape)} does not match the coordinate lengths "
-                           f"{ {i: len(axes[i]) for i in coords} } in axis order {order}")
-    return order
-
-
-def _read_auto(h5, coords, fields, sample):
-    """The layout the file's `layout` attribute names (pinn-data writes it), else grid."""
-    layout = h5.attrs.get("layout", "grid")
-    layout = layout.decode() if isinstance(layout, bytes) else str(layout)
-    if layout not in ("grid", "scattered"):
-        raise PinnFitError(f"'{h5.filename}' has layout attribute {layout!r}; set data.layout="
-                           "grid or scattered")
-    return READERS[layout](h5, coords, fields, sample)
-
-
-READERS = {"auto": _read_auto, "grid": _read_grid, "scattered": _read_scattered,
-           "pdebench": read_pdebench, "pdebench_grouped": read_pdebench_grouped}
 
 
 def _check_domain(x, inputs, domain):

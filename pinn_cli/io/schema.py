@@ -1,7 +1,7 @@
 """Schemas of the `data` group (io.observations.read_observations) and of `collocation`
 (io.collocation): types only, the values live in conf/data/*.yaml and conf/config.yaml."""
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from omegaconf import MISSING
 
@@ -11,10 +11,13 @@ class DataConf:
     _target_: str = "pinn_cli.io.observations.read_observations"
     file: str = MISSING
     layout: str = "grid"  # auto | grid | scattered | pdebench | pdebench_grouped
-    coords: Dict[str, str] = MISSING  # input name -> dataset name
+    coords: Dict[str, str] = MISSING  # input name -> dataset name (default: the input's name)
     # output name -> dataset name, or (pdebench layouts) a channel index such as "0": an int
     # given here or on the command line is stored as its string
-    fields: Dict[str, str] = MISSING
+    fields: Dict[str, str] = MISSING  # empty: every output from the dataset of its name
+    # grid files: the input (or dataset) of each axis of the fields, in order; replaces their
+    # `axes` attribute
+    axes: Optional[List[str]] = None
     sample: int = 0  # pdebench layouts: the sample (tensor axis 0) or the seed group, by position
     n_obs: Optional[int] = None  # None: every point
     noise: float = 0.0  # Gaussian noise std as a fraction of std(field)

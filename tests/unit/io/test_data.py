@@ -65,7 +65,7 @@ def test_sampling_and_noise_are_seeded(grid_file):
 
 @pytest.mark.parametrize("mutate,kw,message", [
     ({}, {"fields": {"u": "temperature"}}, "dataset 'temperature' is not in"),
-    ({"usol": np.zeros((21, 12))}, {}, "does not match the coordinate lengths"),
+    ({"usol": np.zeros((21, 12))}, {}, "does not match the axis order"),
     ({"usol": np.zeros((21,))}, {}, "does not match"),
     ({"usol": np.full((21, 11), np.nan)}, {}, "231 NaN/Inf values"),
     ({"usol": np.array([b"a", b"b"])}, {}, "not real numbers"),
@@ -73,7 +73,7 @@ def test_sampling_and_noise_are_seeded(grid_file):
     ({"x": np.zeros((21, 2))}, {}, "must be 1-D"),
     ({}, {"n_obs": 10_000}, "data.n_obs=10000"),
     ({}, {"noise": -1.0}, "data.noise"),
-    ({}, {"coords": {"x": "x"}}, "missing \\['t'\\]"),
+    ({}, {"coords": {"x": "x", "y": "x"}}, "names \\['y'\\], which are not pde inputs"),
     ({}, {"fields": {"v": "usol"}}, "not pde outputs"),
     ({}, {"layout": "mesh"}, "choose auto, grid or scattered"),
     ({}, {"domain": {"x": (0.0, 0.5), "t": (0.0, 0.5)}}, "outside pde.inputs.x"),
