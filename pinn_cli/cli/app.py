@@ -22,23 +22,32 @@ from omegaconf import DictConfig
 
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
+from pinn_cli.io.lock import discard_unstarted
+from pinn_cli.cli import keys
 from pinn_cli.cli.resume import resume_argv
 
 log = logging.getLogger("pinn-fit")
 register()
 
 
-def _report(err: BaseException, code: int) -> None:
+def _report(err: BaseException, code: int, bad_input=False) -> None:
     """Print one message (or the traceback with HYDRA_FULL_ERROR=1), record the failure in the
-    run folder, and exit, except inside a sweep, where the other jobs go on."""
+    run folder, and exit, except inside a sweep, where the other jobs go on. On `bad_input`, a
+    new run's folder that holds nothing but its config and log (it stopped before training) is
+    removed instead; a sweep's jobs keep theirs, so the sweep's table lists them as failed."""
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         raise err
     log.error("%s", err)
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    _record_failure(Path(HydraConfig.get().runtime.output_dir), err)
-    if HydraConfig.get().mode != RunMode.MULTIRUN:
+    hydra = HydraConfig.get()
+    folder, sweep = Path(hydra.runtime.output_dir), hydra.mode == RunMode.MULTIRUN
+    resumed = any(o.startswith("resume=") for o in hydra.overrides.task)  # its folder held files
+    own = hydra.output_subdir is not None  # pinn-data writes no run folder
+    if not (bad_input and own and not sweep and not resumed and discard_unstarted(folder)):
+        _record_failure(folder, err)
+    if not sweep:
         sys.exit(code)
 
 
@@ -105,9 +114,10 @@ class WritableOutput(Callback):
 
 def _run(task, cfg: DictConfig):
     try:
+        keys.check_added(cfg)
         return task(cfg)
     except PinnFitError as err:
-        _report(err, err.exit_code)
+        _report(err, err.exit_code, bad_input=True)
     except OSError as err:  # writing the run folder: disk full, read-only, quota
         _report(PinnFitError(
             f"cannot write {err.filename or 'the output'}: {err.strerror or err}; free disk space "
@@ -171,6 +181,7 @@ def _command(name: str, config_name: str, workflow: str, prepare=None):
             except PinnFitError as err:
                 print(f"Error: {err}", file=sys.stderr)
                 sys.exit(err.exit_code)
+        keys.install()
         try:
             task()
         except BrokenPipeError:  # output piped into a reader that stopped (`| head`)

@@ -4,6 +4,7 @@ left by a killed process (its PID gone) is taken over."""
 import contextlib
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -62,3 +63,28 @@ def hold(run_dir: Path):
         with contextlib.suppress(OSError):
             if path.read_text() == mine:
                 path.unlink()
+
+
+HYDRA_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}
+
+
+def discard_unstarted(run_dir: Path) -> bool:
+    """Remove `run_dir` when it holds only what Hydra writes as a run starts (.hydra/ with the
+    composed config, the log) and no live process holds its lock: a run that stopped on bad
+    input before training leaves no folder behind. Anything else in it (a log of training, a
+    checkpoint, a summary, a file of someone else's) keeps it. True when it was removed."""
+    run_dir = Path(run_dir)
+    try:
+        names = {p.name for p in run_dir.iterdir()}
+        hydra = {p.name for p in (run_dir / ".hydra").iterdir()}
+    except OSError:
+        return False
+    logs = {n for n in names if n.endswith(".log") and (run_dir / n).is_file()}
+    if names - logs - {".hydra", NAME} or not hydra <= HYDRA_FILES or \
+            (NAME in names and _holder(run_dir / NAME) is not None):
+        return False
+    try:
+        shutil.rmtree(run_dir)
+    except OSError:
+        return False
+    return True
