@@ -24,10 +24,12 @@ from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.lock import discard_unstarted
 from pinn_cli.cli import keys
+from pinn_cli.cli import own_conf
 from pinn_cli.cli.resume import resume_argv
 
 log = logging.getLogger("pinn-fit")
 register()
+own_conf.register()
 
 
 def _report(err: BaseException, code: int, bad_input=False) -> None:
@@ -115,6 +117,7 @@ class WritableOutput(Callback):
 def _run(task, cfg: DictConfig):
     try:
         keys.check_added(cfg)
+        own_conf.check_options()
         return task(cfg)
     except PinnFitError as err:
         _report(err, err.exit_code, bad_input=True)

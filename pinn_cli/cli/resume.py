@@ -1,13 +1,14 @@
 """`pinn-fit resume=FOLDER`: the command line that continues a run (or, with -m, a sweep), rebuilt
 from the folder's own files. A folder may come from someone else, so nothing in it may choose code
 to run: a replayed override that sets Hydra's own settings or a command-line flag is refused, and
-the config folders the run used (`--config-dir`, `hydra.searchpath`) are reused only when they
-hold no Hydra settings; what the composed config names is checked when it is imported
-(targets.only_trusted_code)."""
+the config folders the run used (`--config-dir`, `hydra.searchpath`, the `conf` folder of the
+folder it was started in) are reused only when they hold no Hydra settings; what the composed
+config names is checked when it is imported (targets.only_trusted_code)."""
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from pinn_cli.cli.own_conf import PROVIDER as OWN
 from pinn_cli.errors import PinnFitError
 
 SWEEP_SETTINGS = ("hydra/launcher=", "hydra/sweeper=", "hydra.launcher.", "hydra.sweeper.")
@@ -84,7 +85,7 @@ def _config_dirs(hydra_node, given, folder):
     flags, searchpath = [], []
     for source in sources:
         provider, schema, path = (str(source.get(k, "")) for k in ("provider", "schema", "path"))
-        if provider not in ("command-line", "hydra.searchpath in command-line"):
+        if provider not in ("command-line", "hydra.searchpath in command-line", OWN):
             continue
         if schema == "file" and path not in given:
             local = Path(path)
@@ -98,7 +99,7 @@ def _config_dirs(hydra_node, given, folder):
                     f"the run in {folder} used the config folder {path}, whose {planted} sets "
                     "Hydra's own settings, which can name code to run; resume reuses that folder "
                     f"only when you name it: pinn-fit resume={folder} --config-dir {path}")
-        if provider == "command-line":
+        if provider in ("command-line", OWN):
             flags += [] if path in given else ["--config-dir", path]
         else:
             searchpath.append(f"{schema}://{path}")

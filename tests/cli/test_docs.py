@@ -19,12 +19,14 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from pinn_cli.cli import own_conf
 from pinn_cli.schema import register
 from pinn_cli.targets import call
 
 from conftest import QUICK, REPO, run_cli
 
 register()
+own_conf.register()  # ./conf of the folder a command runs in, as the commands find it
 
 PAGES = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))]
 CONFIGS = {"pinn-fit": "config", "pinn-data": "generate", "pinn-basis": "pinn_basis",
@@ -91,8 +93,9 @@ def test_the_pages_have_commands():
 
 
 @pytest.mark.parametrize("page,line", _commands())
-def test_command_works_as_written(workspace, page, line):
+def test_command_works_as_written(workspace, page, line, monkeypatch):
     root, places = workspace
+    monkeypatch.chdir(root)
     for placeholder, folder in places.items():
         line = line.replace(placeholder, folder)
     args = shlex.split(line)
