@@ -253,8 +253,10 @@ def _fit(cfg, run_dir):
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
     weighting = call(cfg.weighting)
     phases = _phases(cfg, problem, weighting)
-    log.info("%s: %d observations of %s from %s (noise %g), %d residual points, unknowns %s",
-             problem.name, len(obs.x), ",".join(obs.fields), obs.file, cfg.data.noise,
+    drawn = f", {len(obs.x)} of its {obs.n_available} points drawn at random (data.n_obs; " \
+        "null: all)" if len(obs.x) < obs.n_available else ""
+    log.info("%s: %d observations of %s from %s%s (noise %g), %d residual points, unknowns %s",
+             problem.name, len(obs.x), ",".join(obs.fields), obs.file, drawn, cfg.data.noise,
              len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
                                              for u in problem.unknowns))
     engines = losses.engines(net)

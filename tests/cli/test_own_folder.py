@@ -1,5 +1,6 @@
 """Options of the user's own in ./conf, found by every command without a flag; a pde option without
-a data option of its own name reads a file through the generic one."""
+a data option of its own name reads a file through the generic one; the start-up line says how
+many of the file's points a run draws."""
 import json
 
 import h5py
@@ -31,6 +32,8 @@ def test_a_problem_in_conf_of_the_current_folder_is_made_and_fitted_without_flag
     assert r.returncode == 0, log
     assert "pde=mine has no data option of its own name: the generic one (data=file) reads " \
            "data.file" in log
+    assert "mine: 400 observations of u from mine.h5, 400 of its 10201 points drawn at random " \
+           "(data.n_obs; null: all)" in log
     report = json.loads((tmp_path / "run" / "identifiability.json").read_text())
     assert report["classical"]["estimate"]["k"] == pytest.approx(0.2, rel=1e-3)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
