@@ -56,6 +56,9 @@ class Observations:
     file: str
     n_available: int
     truth: Dict[str, float] = field(default_factory=dict)
+    # noise already in the file, as a fraction of std(field): its `noise` attribute (pinn-data
+    # writes it), None when the file does not say
+    file_noise: Optional[float] = None
 
 
 def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="grid",
@@ -95,6 +98,8 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
             xs, ys, attrs = READERS[layout](h5, coords, fields, sample,
                                             **({"axes": list(axes)} if axes else {}))
             truth = _truth(attrs, unknowns, path)
+            stated = next((a for a in attrs if "noise" in a), None)
+            file_noise = None if stated is None else _attribute_number(stated, "noise")[0]
     except OSError as err:
         raise PinnFitError(f"data.file: cannot read '{path}' as HDF5 ({err}); check the path "
                            "and that the file is an HDF5 file readable by you") from None
@@ -118,7 +123,17 @@ def read_observations(file, coords, fields, inputs, outputs, unknowns, layout="g
                            "std(field))")
     if noise > 0:
         y = y + noise * y.std(axis=0) * rng.standard_normal(y.shape)
-    return Observations(x, y, list(fields), str(path), n, truth)
+    return Observations(x, y, list(fields), str(path), n, truth, file_noise)
+
+
+def noise_phrase(added: float, in_file: Optional[float]) -> str:
+    """The start-up line's account of the noise: what the file says it holds, what data.noise
+    adds (both as percentages of std(field))."""
+    now = f"{100 * added:g} % of std(field) added (data.noise)" if added else "none added"
+    if in_file is None:
+        return f"noise: {now}; the file does not state its own (no noise attribute)"
+    held = f"{100 * in_file:g} % already" if in_file else "none"
+    return f"noise: {held} in the file (attribute), {now}"
 
 
 def _truth(attrs, unknowns, path) -> Dict[str, float]:

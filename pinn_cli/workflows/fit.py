@@ -16,6 +16,7 @@ from pinn_cli.diagnostics.profile import Refit
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.checksum import sha256
 from pinn_cli.io.lock import hold
+from pinn_cli.io.observations import noise_phrase
 from pinn_cli.io.record import RunRecorder, plot_run, read_csv
 from pinn_cli.targets import call, only_trusted_code
 from pinn_cli.training.console import Reporter
@@ -255,8 +256,9 @@ def _fit(cfg, run_dir):
     phases = _phases(cfg, problem, weighting)
     drawn = f", {len(obs.x)} of its {obs.n_available} points drawn at random (data.n_obs; " \
         "null: all)" if len(obs.x) < obs.n_available else ""
-    log.info("%s: %d observations of %s from %s%s (noise %g), %d residual points, unknowns %s",
-             problem.name, len(obs.x), ",".join(obs.fields), obs.file, drawn, cfg.data.noise,
+    noise = noise_phrase(cfg.data.noise, obs.file_noise)
+    log.info("%s: %d observations of %s from %s%s (%s), %d residual points, unknowns %s",
+             problem.name, len(obs.x), ",".join(obs.fields), obs.file, drawn, noise,
              len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
                                              for u in problem.unknowns))
     engines = losses.engines(net)
