@@ -24,6 +24,7 @@ def _parser():
         epilog="Examples:\n  pinn-inspect multirun/2026-11-26/10-00-00-000000\n"
                "  pinn-inspect outputs --sort nu_rel_error --filter status=completed\n"
                "  pinn-inspect SWEEP --pivot data.n_obs,data.noise\n"
+               "  pinn-inspect SWEEP --pivot data.noise\n"
                "  pinn-inspect SWEEP --csv runs.csv --plot",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"pinn-inspect {__version__}")
@@ -35,7 +36,8 @@ def _parser():
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV ('-': stdout)")
     p.add_argument("--json", metavar="FILE", help="write the table as JSON ('-': stdout)")
     p.add_argument("--pivot", metavar="ROW,COL", help="mean ± std relative error of each "
-                   "unknown with ROW's values down and COL's across")
+                   "unknown with ROW's values down and COL's across; one KEY: each unknown's "
+                   "error against KEY's values")
     p.add_argument("--plot", action="store_true", help="write overlay plots into PATH")
     return p
 
@@ -66,50 +68,82 @@ def _unknowns(rows):
     return sorted({k[:-len("_truth")] for r in rows for k in r if k.endswith("_truth")})
 
 
-def render(rows, console):
-    names = _unknowns(rows)
+def _settings(rows, names):
+    """The setting columns: keys that are not results and whose value is not the same in every
+    row shown (a --filter can make one constant)."""
     keys = [k for k in dict.fromkeys(k for r in rows for k in r)
             if k not in ("status", "seeds", "wall_s", "folder") and not k.startswith("loss:")
             and not any(k == n or k.startswith(n + "_") for n in names)]
-    t = Table(show_lines=False)
-    for k in keys:  # the settings that tell rows apart: as wide as their values, never cut short
-        t.add_column(Text(k[:-len("._target_")] if k.endswith("._target_") else k),
-                     overflow="fold",
-                     min_width=max(len(_setting(k, r.get(k))) for r in rows))
-    for k in ("status", "seeds"):
-        t.add_column(k)
+    return [k for k in keys if len({json.dumps(r.get(k), default=str) for r in rows}) > 1]
+
+
+def _title(key):
+    return key[:-len("._target_")] if key.endswith("._target_") else key
+
+
+def _results(r, names):
+    """A row's result cells: status, seeds, each unknown's four, final loss, wall time."""
+    losses = [v for k, v in r.items() if k.startswith("loss:") and v is not None]
+    status = "unreadable (below)" if r["status"].startswith("unreadable:") else r["status"]
+    cells = [status, str(r["seeds"])]
     for n in names:
-        t.add_column(Text(f"{n} (mean ± std)"), justify="right")
-        t.add_column(Text(f"{n} truth"), justify="right")
-        t.add_column(Text(f"{n} rel. error"), justify="right")
-        t.add_column(Text(f"{n} identifiable"), justify="right")
-    t.add_column("final loss", justify="right")
-    t.add_column("wall s", justify="right")
-    for r in rows:
-        losses = [v for k, v in r.items() if k.startswith("loss:") and v is not None]
-        status = "unreadable (below)" if r["status"].startswith("unreadable:") else r["status"]
-        cells = [_setting(k, r.get(k)) for k in keys] + [status, str(r["seeds"])]
-        for n in names:
-            cells += [_pm(r.get(n), r.get(f"{n}_std")), _fmt(r.get(f"{n}_truth")),
-                      _pm(r.get(f"{n}_rel_error"), r.get(f"{n}_rel_error_std"), err=True),
-                      _fmt(r.get(f"{n}_identifiable"))]
-        cells += [_fmt(sum(losses)) if losses else "-", _fmt(r.get("wall_s"))]
+        cells += [_pm(r.get(n), r.get(f"{n}_std")), _fmt(r.get(f"{n}_truth")),
+                  _pm(r.get(f"{n}_rel_error"), r.get(f"{n}_rel_error_std"), err=True),
+                  _fmt(r.get(f"{n}_identifiable"))]
+    return cells + [_fmt(sum(losses)) if losses else "-", _fmt(r.get("wall_s"))]
+
+
+def _width(titles, cells):
+    """The width of columns as wide as their widest cell or title, with rich's borders."""
+    return sum(max([len(t)] + [len(c[i]) for c in cells]) + 3 for i, t in enumerate(titles)) + 1
+
+
+def render(rows, console):
+    """One row per setting. The settings that tell rows apart come first, as wide as their
+    values; where they and the results do not fit the console together (mixed runs differ in
+    dozens of keys), they fold into one last column, KEY=VALUE a line, so the unknowns' columns
+    stay on screen."""
+    names = _unknowns(rows)
+    keys = _settings(rows, names)
+    titles = ["status", "seeds"] + [f"{n} {c}" for n in names for c in (
+        "(mean ± std)", "truth", "rel. error", "identifiable")] + ["final loss", "wall s"]
+    results = [_results(r, names) for r in rows]
+    settings = [[_setting(k, r.get(k)) for k in keys] for r in rows]
+    wide = _width([_title(k) for k in keys] + titles, [a + b for a, b in zip(settings, results)])
+    folded = len(keys) > 1 and wide > console.width
+    t = Table(show_lines=folded)
+    if folded:  # one cell per row: KEY=VALUE a line
+        settings = [["\n".join(f"{_title(k)}={v}" for k, v in zip(keys, row))] for row in settings]
+    else:
+        for i, k in enumerate(keys):  # as wide as their values, never cut short
+            t.add_column(Text(_title(k)), overflow="fold",
+                         min_width=max(len(row[i]) for row in settings))
+    for title in titles:
+        t.add_column(Text(title), justify="left" if title in ("status", "seeds") else "right")
+    if folded:
+        t.add_column(Text("settings"), overflow="fold")
+    for r, cells, values in zip(rows, results, settings):
         style = None if r["status"] == "completed" else "yellow"
-        t.add_row(*map(Text, cells), style=style)  # text as written, never rich markup
+        shown = cells + values if folded else values + cells
+        t.add_row(*map(Text, shown), style=style)  # text as written, never rich markup
     console.print(t)
 
 
 def render_pivot(rows, spec, console):
-    try:
-        row_key, col_key = spec.split(",")
-    except ValueError:
-        raise SystemExit("pinn-inspect: --pivot takes two columns, ROW,COL (e.g. "
-                         "data.n_obs,data.noise)") from None
-    missing = [k for k in (row_key, col_key) if not any(k in r for r in rows)]
+    """--pivot ROW,COL: a table per unknown with ROW's values down and COL's across; --pivot
+    KEY: one table, KEY's values down and each unknown's relative error across."""
+    axes = spec.split(",")
+    if len(axes) not in (1, 2) or not all(axes):
+        raise SystemExit("pinn-inspect: --pivot takes one column, KEY (e.g. data.noise), or "
+                         "two, ROW,COL (e.g. data.n_obs,data.noise)")
+    missing = [k for k in axes if not any(k in r for r in rows)]
     if missing:
         cols = sorted({k for r in rows for k in r if "." in k or k == "seed"})
         raise SystemExit(f"pinn-inspect: --pivot {missing} do not vary between these runs; "
                          f"columns that do: {cols}")
+    if len(axes) == 1:
+        return _render_line(rows, axes[0], console)
+    row_key, col_key = axes
     for n in _unknowns(rows):
         table_ = pivot(rows, row_key, col_key, n)
         cols = sorted({c for v in table_.values() for c in v}, key=_order)
@@ -118,10 +152,35 @@ def render_pivot(rows, spec, console):
         for c in cols:
             t.add_column(Text(str(c)), justify="right")
         for rv in sorted(table_, key=_order):
-            t.add_row(Text(str(rv)), *(
-                Text(f"{_pm(*table_[rv][c][:2], err=True)} ({table_[rv][c][2]})"
-                     if c in table_[rv] else "-") for c in cols))
+            t.add_row(Text(str(rv)), *(_cell(table_[rv][c]) if c in table_[rv] else Text("-")
+                                       for c in cols))
         console.print(t)
+
+
+def _cell(entry):
+    mean, std, seeds = entry
+    return Text(f"{_pm(mean, std, err=True)} ({seeds})")
+
+
+def _render_line(rows, key, console):
+    """--pivot KEY: the relative error of each unknown against KEY, seeds collapsed. Refused
+    where another setting varies too: its runs would be averaged with KEY's."""
+    others = [k for k in _settings([r for r in rows if r["status"] == "completed"],
+                                   _unknowns(rows)) if k != key]
+    if others:
+        raise SystemExit(f"pinn-inspect: --pivot {key}: {', '.join(others)} vary too, and their "
+                         f"runs would be averaged together; pivot on two keys (--pivot "
+                         f"{key},{others[0]}) or keep one value (--filter {others[0]}=VALUE)")
+    names = _unknowns(rows)
+    lines = {n: pivot(rows, key, None, n) for n in names}
+    t = Table(title=Text("relative error, mean ± std over seeds (n seeds)"))
+    t.add_column(Text(key))
+    for n in names:
+        t.add_column(Text(f"{n} rel. error"), justify="right")
+    for v in sorted({v for line in lines.values() for v in line}, key=_order):
+        t.add_row(Text(str(v)), *(_cell(lines[n][v][None]) if v in lines[n] else Text("-")
+                                  for n in names))
+    console.print(t)
 
 
 def _order(v):

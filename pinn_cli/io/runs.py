@@ -285,13 +285,14 @@ def _row(keys, group: List[Run]) -> Dict[str, object]:
     return row
 
 
-def pivot(rows: List[Dict[str, object]], row_key: str, col_key: str, unknown: str):
-    """{row value: {col value: (mean rel. error, std, seeds)}} over the completed rows."""
+def pivot(rows: List[Dict[str, object]], row_key: str, col_key: Optional[str], unknown: str):
+    """{row value: {col value: (mean rel. error, std, seeds)}} over the completed rows; without
+    `col_key`, the one col value is None."""
     out: Dict[object, Dict[object, tuple]] = {}
     for r in rows:
         if r["status"] != "completed" or r.get(f"{unknown}_rel_error") is None:
             continue
-        out.setdefault(r.get(row_key), {})[r.get(col_key)] = (
+        out.setdefault(r.get(row_key), {})[r.get(col_key) if col_key else None] = (
             r[f"{unknown}_rel_error"], r[f"{unknown}_rel_error_std"], r["seeds"])
     return out
 

@@ -83,6 +83,41 @@ def test_pivot_is_the_error_table(grid_of_runs):
     assert f"{100 * mean:.3g} ± {100 * std:.3g} % (3)" in r.stdout
 
 
+def test_pivot_on_one_key_is_the_error_against_it(grid_of_runs):
+    folder, estimates = grid_of_runs
+    r = _inspect([str(folder), "--filter", "data.n_obs=200", "--pivot", "data.noise"], folder)
+    assert r.returncode == 0, r.stderr
+    assert "relative error, mean ± std over" in r.stdout and "k rel. error" in r.stdout
+    for noise in (0.0, 0.01):
+        errors = [abs(k - 0.1) / 0.1 for k in estimates[(200, noise)]]
+        mean, std = statistics.fmean(errors), statistics.stdev(errors)
+        line = next(x for x in r.stdout.splitlines() if f" {noise} " in x)
+        assert f"{100 * mean:.3g} ± {100 * std:.3g} % (3)" in line, r.stdout
+    assert " 0.5 " not in r.stdout  # noise 0.5 never completed
+
+
+def test_mixed_runs_keep_the_unknowns_on_a_120_column_screen(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from pinn_cli.cli.inspection import render
+
+    for j in range(3):
+        _fake_run(tmp_path / "runs" / str(j), {"seed": 0, **{
+            f"g{g}": {"s": j * g + 0.5} for g in range(40)}}, k=0.1 + 0.001 * j)
+    out = io.StringIO()
+    render(table(find_runs(tmp_path / "runs")), Console(file=out, width=120))
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) <= 120
+    header = " ".join(lines[:3])
+    assert all(t in header for t in ("k (mean ± std)", "k rel. error", "settings"))
+    text = out.getvalue()
+    assert "g39.s=39.5" in text and "g39.s=78.5" in text
+    assert "g0.s" not in text  # the same in every run: no column, no line
+    assert " 1 % " in text and " 2 % " in text  # k's errors of runs 1 and 2 are on screen
+
+
 def test_cli_table_sort_filter_and_export(grid_of_runs, tmp_path):
     folder, _ = grid_of_runs
     r = _inspect([str(folder), "--sort", "k_rel_error", "--filter", "status=completed",
@@ -95,12 +130,15 @@ def test_cli_table_sort_filter_and_export(grid_of_runs, tmp_path):
     assert json.loads((tmp_path / "out.json").read_text())[0]["k_rel_error"] == errors[0]
     r = _inspect([str(folder)], tmp_path)
     assert "diverged" in r.stdout and "no summary" in r.stdout  # shown, never dropped
+    r = _inspect([str(folder), "--filter", "data.n_obs=100"], tmp_path)
+    assert "data.noise" in r.stdout and "data.n_obs" not in r.stdout  # constant once filtered
 
 
 @pytest.mark.parametrize("args,message", [
     (["nowhere"], "nowhere does not exist"),
     (["FOLDER", "--sort", "bogus"], "--sort 'bogus' is not a column"),
-    (["FOLDER", "--pivot", "data.n_obs"], "--pivot takes two columns"),
+    (["FOLDER", "--pivot", "data.n_obs"], "--pivot data.n_obs: data.noise vary too"),
+    (["FOLDER", "--pivot", "data.n_obs,data.noise,seed"], "--pivot takes one column, KEY"),
     (["FOLDER", "--pivot", "data.n_obs,arch.width"], "do not vary between these runs"),
 ])
 def test_cli_errors_name_the_fix(grid_of_runs, tmp_path, args, message):
