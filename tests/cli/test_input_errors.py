@@ -50,6 +50,7 @@ def test_added_key_of_a_free_mapping_is_not_refused(tmp_path):
 @pytest.mark.parametrize("command, args, message", [
     (run_cli, ["data.file=missing.h5"], "data.file: 'missing.h5' does not exist"),
     (run_cli, ["data.noise=-1"], "data.noise=-1.0 must be a finite number >= 0"),
+    (run_cli, ["pde.residuals.heat=u_t-"], "pde.residuals.heat: cannot parse equation 'u_t-'"),
     (run_data, ["noise=-1", "out=x.h5"], "noise=-1.0 must be a finite number >= 0"),
 ])
 def test_bad_input_before_training_leaves_no_run_folder(tmp_path, command, args, message):
