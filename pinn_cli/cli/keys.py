@@ -5,6 +5,7 @@ Hydra reports composition errors itself (`hydra._internal.utils.run_and_report`:
 exit code 1); `install()` puts `explained` in front of it."""
 import dataclasses
 import difflib
+import os
 import re
 import sys
 
@@ -63,14 +64,14 @@ def _explain(err: BaseException):
 
 def explained(run_and_report):
     """`run_and_report` (Hydra's) with the errors `_explain` knows printed as one line and exit
-    code 2, like every other error of the user's input."""
+    code 2, like every other error of the user's input (HYDRA_FULL_ERROR=1: Hydra's traceback)."""
     def run(func):
         def guarded():
             try:
                 return func()
             except Exception as err:
                 message = _explain(err)
-                if message is None:
+                if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
                     raise
                 print(f"Error: {message}", file=sys.stderr)
                 sys.exit(PinnFitError.exit_code)

@@ -35,6 +35,11 @@ def test_mistyped_setting_names_the_nearest_one(tmp_path, args, message):
     _refused(run_cli(args, tmp_path), message, tmp_path)
 
 
+def test_mistyped_setting_with_full_error_gives_the_traceback(tmp_path):
+    r = run_cli(["schedule.identfy_steps=5"], tmp_path, env={"HYDRA_FULL_ERROR": "1"})
+    assert r.returncode != 0 and "Traceback" in r.stderr and "ConfigAttributeError" in r.stderr
+
+
 def test_pinn_data_mistyped_setting_names_the_nearest_one(tmp_path):
     r = run_data(["noize=0.01", "out=x.h5"], tmp_path)
     _refused(r, "noize is not a setting of the top-level config; did you mean noise?", tmp_path)
