@@ -71,41 +71,48 @@ def _record_failure(folder: Path, err: BaseException) -> None:
 MIN_FREE = 2 ** 20  # bytes free on the output disk below which a run does not start
 
 
-def _occupied(folder, names) -> None:
-    """Refuse an output folder that already holds files (`names`), naming what they are."""
+def _occupied(folder, names) -> str:
+    """Why an output folder that already holds files (`names`) is refused, naming what they are."""
     held = ".hydra" in names or "multirun.yaml" in names
     shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
     what = "a run of pinn-fit" if held else f"files that are not pinn-fit's ({shown})"
-    print(f"Error: the output folder {folder} already holds {what}; pinn-fit writes only into a "
-          "new or empty folder and never overwrites one. Choose another hydra.run.dir (sweeps: "
-          "hydra.sweep.dir)" + (f", or continue that run with resume={folder}" if held else ""),
-          file=sys.stderr)
-    sys.exit(2)
+    return (f"the output folder {folder} already holds {what}; pinn-fit writes only into a new "
+            "or empty folder and never overwrites one. Choose another hydra.run.dir (sweeps: "
+            "hydra.sweep.dir)" + (f", or continue that run with resume={folder}" if held else ""))
+
+
+def check_output_folder(folder, resume) -> None:
+    """Before the run (or sweep) folder is created: that it can be, with disk space to start,
+    and that it is new or empty (or the folder `resume` continues), so nothing in it is
+    overwritten; else PinnFitError with the reason and the fix."""
+    try:
+        names = sorted(p.name for p in Path(folder).iterdir()) if Path(folder).is_dir() else []
+        if resume is None and names:
+            raise PinnFitError(_occupied(folder, names))
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        if free < MIN_FREE:
+            raise OSError(errno.ENOSPC, f"only {free // 1024} KiB free, fewer than the "
+                                        f"{MIN_FREE // 2 ** 20} MiB a run needs to start")
+        probe = Path(folder) / ".pinn-fit-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise PinnFitError(f"cannot write the output folder {folder} ({err.strerror or err}); "
+                           "free disk space, run from a writable folder or pass "
+                           "hydra.run.dir=FOLDER (sweeps: hydra.sweep.dir=FOLDER)") from None
 
 
 class WritableOutput(Callback):
-    """Hydra callback: before Hydra creates the run (or sweep) folder, check that it can, so a
-    read-only or missing parent gives one message instead of Hydra's stack trace, and that it
-    is new or empty (or the folder `resume` continues), so nothing in it is overwritten."""
+    """Hydra callback: check_output_folder before Hydra creates the run (or sweep) folder, so a
+    read-only, missing or occupied one gives one message instead of Hydra's stack trace."""
 
     def _check(self, folder, resume):
         try:
-            names = sorted(p.name for p in Path(folder).iterdir()) if Path(folder).is_dir() else []
-            if resume is None and names:
-                _occupied(folder, names)
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            free = shutil.disk_usage(folder).free
-            if free < MIN_FREE:
-                raise OSError(errno.ENOSPC, f"only {free // 1024} KiB free, fewer than the "
-                                            f"{MIN_FREE // 2 ** 20} MiB a run needs to start")
-            probe = Path(folder) / ".pinn-fit-write-test"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as err:
-            print(f"Error: cannot write the output folder {folder} ({err.strerror or err}); "
-                  "free disk space, run from a writable folder or pass hydra.run.dir=FOLDER "
-                  "(sweeps: hydra.sweep.dir=FOLDER)", file=sys.stderr)
-            sys.exit(2)
+            check_output_folder(folder, resume)
+        except PinnFitError as err:
+            print(f"Error: {err}", file=sys.stderr)
+            sys.exit(err.exit_code)
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         self._check(config.hydra.run.dir, config.get("resume"))
