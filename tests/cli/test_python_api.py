@@ -11,7 +11,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 import pinn_cli as pf
 from pinn_cli.errors import PinnFitError
-from tests.conftest import QUICK
+from conftest import QUICK
 
 
 def _heat_points(n=400, seed=0):
@@ -115,7 +115,7 @@ def test_the_example_notebook_runs_and_its_estimates_are_the_run_folder_s(tmp_pa
     import subprocess
     import sys
 
-    from tests.conftest import REPO
+    from conftest import REPO
 
     notebook = json.loads((REPO / "docs/examples/python_api.ipynb").read_text())
     lines = []
