@@ -172,6 +172,7 @@ def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
         if truth[k] is not None:
             ax.axhline(truth[k], color="k", ls="--", lw=1, label="truth")
         ax.set_ylabel(k)
+        ax.set_title(f"{k}: estimate over the steps", fontsize=9)
         _mark(ax, phases)
         ax.legend(loc="best", fontsize=8)
     axes[-1, 0].set_xlabel("step")
@@ -184,6 +185,7 @@ def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
     _mark(ax, phases)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
+    ax.set_title("losses: total weighted, each term unweighted", fontsize=9)
     ax.legend(fontsize=8)
     _save(fig, run_dir / "losses.png")
 
@@ -198,6 +200,10 @@ def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
     for a in (a1, a2):
         _mark(a, phases)
         a.legend(fontsize=7)
+    a1.set_title("gradient size of each loss term over the network weights", fontsize=9)
+    a1.set_ylabel("|∇θ L_term|")
+    a2.set_title("loss weights", fontsize=9)
+    a2.set_ylabel("λ")
     a2.set_xlabel("step")
     _save(fig, run_dir / "grad_norms.png")
 

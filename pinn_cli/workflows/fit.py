@@ -18,6 +18,7 @@ from pinn_cli.io.checksum import sha256
 from pinn_cli.io.lock import hold
 from pinn_cli.io.observations import noise_phrase
 from pinn_cli.io.record import RunRecorder, plot_run, read_csv
+from pinn_cli.io.report import write_report
 from pinn_cli.targets import call, only_trusted_code
 from pinn_cli.training.console import Reporter
 from pinn_cli.training.row import Row
@@ -146,6 +147,7 @@ class _Run:
                  weighting, phases, device, state):
         self.cfg, self.run_dir, self.problem, self.truth = cfg, run_dir, problem, truth
         self.weighting, self.device, self.state, self.trainer = weighting, device, state, None
+        self.points = obs.x  # the observations' coordinates, drawn in report.html
         self.recorder = RunRecorder(run_dir, list(truth), list(losses.kinds),
                                     offsets=state["csv_offsets"] if state else None,
                                     extras=list(losses.log_values()))
@@ -227,6 +229,7 @@ def _train(trainer, run):
         run.summary(err.status if known else "failed", error=f"{type(err).__name__}: {err}",
                     **(err.record() if known else {}))
         _plots(run.cfg, run.run_dir, run.truth)
+        _report(run)
         raise
     finally:
         run.close()
@@ -299,7 +302,9 @@ def _fit(cfg, run_dir):
         err = f", truth {r['truth']:.6g}, error {100 * r['rel_error']:.3f} %" \
             if r["rel_error"] is not None else ""
         log.info("%s = %.6g%s", name, r["estimate"], err)
-    log.info("%s in %.1f s: %s", outcome.status, trainer.elapsed(), run_dir)
+    page = _report(run)
+    log.info("%s in %.1f s: %s", outcome.status, trainer.elapsed(),
+             f"open {page}" if page else run_dir)
     if outcome.status == "interrupted":
         raise KeyboardInterrupt
     return objective(report, trainer.last_row)
@@ -308,3 +313,16 @@ def _fit(cfg, run_dir):
 def _plots(cfg, run_dir, truth):
     if cfg.plots:
         plot_run(run_dir, truth)
+
+
+def _report(run):
+    """report.html with `plots=true`, from what the folder holds now; returns its path, or
+    None when no report is written (plots=false, or it could not be written: the run's own
+    outcome stands, and the log says why)."""
+    if not run.cfg.plots:
+        return None
+    try:
+        return write_report(run.run_dir, run.points, run.problem.inputs)
+    except Exception as err:
+        log.warning("report.html not written: %s: %s", type(err).__name__, err)
+        return None
