@@ -8,7 +8,7 @@ import pytest
 import pinn_cli as pf
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.report import write_report
-from tests.conftest import QUICK
+from conftest import QUICK
 
 SECTIONS = ("Problem", "Data", "Unknowns", "Losses", "Loss weights", "Identifiability", "Files")
 HOSTILE = "<script>alert(1)</script>"
