@@ -12,7 +12,8 @@ from omegaconf import MISSING
 from pinn_cli.basis.schema import BasisConfig, BasisQueryConf, BasisTrainConf, QueryConfig
 from pinn_cli.diagnostics.schema import (DiagnosticsFullConf, DiagnosticsOffConf,
                                          DiagnosticsQuickConf)
-from pinn_cli.io.schema import CollocationConf, DataConf
+from pinn_cli.io.schema import (CollocationConf, DataConf, LoggerNoneConf, MLflowConf,
+                              TensorBoardConf)
 from pinn_cli.model.schema import Engine, FourierMLPConf, MLPConf, SizedConf
 from pinn_cli.problem.schema import PdeConf, Scaling
 from pinn_cli.training.schema import (AnnealingConf, CausalConf, ContinuationConf, FixedConf,
@@ -28,6 +29,7 @@ class Config:
     weighting: Any = MISSING
     schedule: Any = MISSING
     diagnostics: Any = MISSING
+    logger: Any = MISSING  # experiment tracking (io.tracking)
     collocation: CollocationConf = MISSING
     causal: CausalConf = field(default_factory=CausalConf)
     seed: int = MISSING
@@ -91,6 +93,9 @@ SCHEMAS = {
     "diagnostics_off_schema": DiagnosticsOffConf,
     "diagnostics_quick_schema": DiagnosticsQuickConf,
     "diagnostics_full_schema": DiagnosticsFullConf,
+    "logger_none_schema": LoggerNoneConf,
+    "mlflow_schema": MLflowConf,
+    "tensorboard_schema": TensorBoardConf,
     "basis_schema": BasisTrainConf,
     "basis_query_schema": BasisQueryConf,
 }

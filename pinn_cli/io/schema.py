@@ -1,5 +1,6 @@
-"""Schemas of the `data` group (io.observations.read_observations) and of `collocation`
-(io.collocation): types only, the values live in conf/data/*.yaml and conf/config.yaml."""
+"""Schemas of the `data` group (io.observations.read_observations), of `collocation`
+(io.collocation) and of the `logger` group (io.tracking): types only, the values live in
+conf/data/*.yaml, conf/logger/*.yaml and conf/config.yaml."""
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -31,3 +32,22 @@ class CollocationConf:
     sampler: str = MISSING  # sobol | uniform
     include_observations: bool = MISSING  # also enforce the residual at the data points
     resample_every: int = MISSING  # Adam steps between fresh draws of the residual points; 0: never
+
+
+@dataclass
+class LoggerNoneConf:
+    _target_: str = MISSING  # named by the option file (io.tracking.Off)
+
+
+@dataclass
+class MLflowConf:
+    _target_: str = MISSING  # named by the option file (io.tracking.MLflow)
+    experiment: str = MISSING  # MLflow experiment that holds the runs
+    tracking_uri: Optional[str] = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db
+    artifacts: bool = MISSING  # copy the run folder's files to the MLflow run at the end
+
+
+@dataclass
+class TensorBoardConf:
+    _target_: str = MISSING  # named by the option file (io.tracking.TensorBoard)
+    folder: str = MISSING  # event files' folder inside the run folder

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.diagnostics.profile import Refit
@@ -144,8 +145,9 @@ class _Run:
     checkpoints, fed by the trainer's hooks."""
 
     def __init__(self, *, cfg, run_dir, problem, obs, data_sha256, losses, engines, truth,
-                 weighting, phases, device, state):
+                 weighting, phases, device, state, tracker):
         self.cfg, self.run_dir, self.problem, self.truth = cfg, run_dir, problem, truth
+        self.tracker = tracker  # io.tracking: each row also goes to MLflow or TensorBoard
         self.weighting, self.device, self.state, self.trainer = weighting, device, state, None
         self.points = obs.x  # the observations' coordinates, drawn in report.html
         self.recorder = RunRecorder(run_dir, list(truth), list(losses.kinds),
@@ -191,10 +193,12 @@ class _Run:
 
     def on_row(self, row):
         self.recorder.row(row)
+        self.tracker.row(row)
         self.reporter.row(row)
 
     def on_restore(self, restored):
         self.recorder.truncate(restored["csv_offsets"])
+        self.tracker.rewind(restored["step"])
         log.warning("diverged (%s); retrying from step %d with learning rates x%g",
                     self.trainer.retried[-1], restored["step"], self.trainer.lr_factor)
 
@@ -242,10 +246,18 @@ def fit(cfg: DictConfig):
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     trusted = only_trusted_code() if cfg.resume is not None else contextlib.nullcontext()
     with hold(run_dir), trusted:
-        return _fit(cfg, run_dir)
+        tracker = call(cfg.logger)  # first: a missing library stops the run before it starts
+        with tracker:  # ends the tracked run with the status in summary.json
+            return _fit(cfg, run_dir, tracker)
 
 
-def _fit(cfg, run_dir):
+def _run_name(run_dir) -> str:
+    """The tracked run's name: the run folder's, or in a sweep the sweep folder's and the job's."""
+    sweep = HydraConfig.get().mode == RunMode.MULTIRUN
+    return f"{run_dir.parent.name}/{run_dir.name}" if sweep else run_dir.name
+
+
+def _fit(cfg, run_dir, tracker):
     previous, state = _previous(cfg, run_dir)
     if previous is not None and _ended(cfg, run_dir, previous):
         log.info("%s already ended with status %s; nothing to resume", run_dir,
@@ -267,9 +279,12 @@ def _fit(cfg, run_dir):
     engines = losses.engines(net)
     for term, (engine, why) in engines.items():
         log.info("loss term %s (%s): %s engine; %s", term, losses.kinds[term], engine, why)
+    # before the run folder's logs: a tracker that cannot start leaves no folder behind
+    tracker.start(run_dir=run_dir, run_name=_run_name(run_dir), config=_plain_config(cfg),
+                  step=state["step"] if state else None)
     run = _Run(cfg=cfg, run_dir=run_dir, problem=problem, obs=obs, data_sha256=data_sha256,
                losses=losses, engines=engines, truth=truth, weighting=weighting, phases=phases,
-               device=device, state=state)
+               device=device, state=state, tracker=tracker)
     trainer = run.trainer = Trainer(
         net=net, unknowns=unknowns, losses=losses, weighting=weighting, phases=phases,
         hooks=run.hooks(), log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,

@@ -13,7 +13,8 @@ from conftest import REPO, run_cli
 
 register()
 GROUPS = {g: sorted(p.stem for p in (REPO / "conf" / g).glob("*.yaml"))
-          for g in ("pde", "data", "arch", "weighting", "schedule", "diagnostics")}
+          for g in ("pde", "data", "arch", "weighting", "schedule", "diagnostics",
+                    "logger")}
 
 
 def _compose(overrides):
