@@ -83,9 +83,14 @@ class Off:
 
     def end(self, status: str) -> None:
         """Close tracking with the run's status (summary.json's: completed, interrupted, ...)."""
-        if self.run_dir is not None:
+        if self.run_dir is None:
+            return
+        if self.broken:  # one quiet try more: the tracked run's end and status at least
+            with contextlib.suppress(Exception):
+                self._end(status)
+        else:
             self._safely(self._end, status)
-            self.run_dir = None
+        self.run_dir = None
 
     def __enter__(self):
         return self
