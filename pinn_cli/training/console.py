@@ -7,6 +7,35 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 log = logging.getLogger("pinn-fit")
 
 
+def rich_handler(**kwargs):
+    """The console's log handler (conf/hydra/job_logging/pinn_fit.yaml): rich on a terminal
+    or in a notebook; into a pipe or a file, the same `LEVEL    message` lines unwrapped, so
+    that a path in a message (the last line's report.html) stays whole for grep and copy."""
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    console = Console()
+    if console.is_terminal or console.is_jupyter:
+        return RichHandler(**kwargs)
+    handler = _PlainHandler()
+    handler.setFormatter(_PlainFormatter())
+    return handler
+
+
+class _PlainHandler(logging.StreamHandler):
+    """To whatever sys.stdout is when a line is written (as rich's console does)."""
+
+    def emit(self, record):
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+class _PlainFormatter(logging.Formatter):
+    def format(self, record):
+        text = super().format(record)
+        return f"{record.levelname:<8} " + text.replace("\n", "\n" + " " * 9)
+
+
 class Reporter:
     def __init__(self, phases, interactive: bool | None = None):
         self.interactive = sys.stdout.isatty() if interactive is None else interactive

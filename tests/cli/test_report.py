@@ -8,7 +8,7 @@ import pytest
 import pinn_cli as pf
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.report import write_report
-from conftest import QUICK
+from conftest import QUICK, run_cli
 
 SECTIONS = ("Problem", "Data", "Unknowns", "Losses", "Loss weights", "Identifiability", "Files")
 HOSTILE = "<script>alert(1)</script>"
@@ -77,3 +77,14 @@ def test_a_run_that_stops_writes_its_report_too(tmp_path, monkeypatch):
     page = (tmp_path / "run" / "report.html").read_text()
     assert "diverged" in page and "<h2>Losses</h2>" in page
     assert "No identifiability diagnostics" in page
+
+
+def test_the_console_names_the_report_whole_in_a_pipe(tmp_path):
+    folder = tmp_path / ("a-folder-name-long-enough-that-a-wrapped-line-would-cut-it" * 2) / "run"
+    r = run_cli([*QUICK[:-1], "plots=true", "diagnostics=off", f"hydra.run.dir={folder}"],
+                tmp_path)
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith("INFO     completed in ")
+    assert last.endswith(f": open {folder / 'report.html'}")
+    assert (folder / "report.html").is_file()
