@@ -211,8 +211,8 @@ def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
 def plot_runs(runs, folder: Path, warn=print) -> List[Path]:
     """Overlays of several runs in `folder`: runs_params.png (each unknown's trajectory, truth
     dashed), runs_losses.png (total loss), runs_lambdas.png (λ of the weighted terms); and in
-    each run folder with gradients.h5, grad_hist.png (per-layer histograms of ∇θ L_term at the
-    end of each phase, as in Wang, Teng & Perdikaris 2021, Fig. 2).
+    each run folder with gradients.h5, grad_hist.png (histograms of each loss term's ∇θ L_term
+    at the end of each phase, a panel per term, as in Wang, Teng & Perdikaris 2021, Fig. 2).
 
     A run whose logs or gradients.h5 are damaged is named through `warn` and left out; raises
     pinn_cli.io.runs.Unreadable when no run can be drawn, NotWritable when `folder` cannot be
@@ -222,6 +222,7 @@ def plot_runs(runs, folder: Path, warn=print) -> List[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from pinn_cli.io.grad_hist import plot_gradient_histograms
     from pinn_cli.io.runs import Unreadable, guarded
 
     folder = Path(folder if Path(folder).is_dir() else Path(folder).parent)
@@ -313,45 +314,6 @@ def _check_writable(folder: Path) -> None:
             f"cannot write the plots into {folder} ({err.strerror or err}); pinn-inspect writes "
             f"them beside the runs, so copy the folder to a place you can write (cp -r {folder} "
             "COPY) and run pinn-inspect COPY --plot") from None
-
-
-def plot_gradient_histograms(path: Path) -> Path:
-    """grad_hist.png beside `path` (a run folder, or its gradients.h5): for each phase end (rows)
-    and each layer's weight matrix (columns), the histogram of ∇θ L_term of every loss term (Wang,
-    Teng & Perdikaris 2021, Fig. 2)."""
-    import h5py
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    path = Path(path)
-    run_dir = path.parent if path.name == "gradients.h5" else path
-    with h5py.File(run_dir / "gradients.h5", "r") as f:
-        steps = sorted(f, key=int)
-        if not steps:
-            raise ValueError("no gradients recorded")
-        layers = [p for p in f[steps[0]].attrs["parameters"] if p.endswith("weight")]
-        fig, axes = plt.subplots(len(steps), len(layers), squeeze=False,
-                                 figsize=(2.4 * len(layers), 2.0 * len(steps)))
-        for i, s in enumerate(steps):
-            for j, layer in enumerate(layers):
-                ax = axes[i, j]
-                for term in f[s]:
-                    if layer in f[s][term]:
-                        g = np.asarray(f[s][term][layer]).ravel()
-                        ax.hist(g, bins=40, histtype="step", density=True, label=term)
-                ax.set_yscale("log")
-                ax.tick_params(labelsize=6)
-                if i == 0:
-                    ax.set_title(layer, fontsize=7)
-                if j == 0:
-                    ax.set_ylabel(f"step {s}\n{f[s].attrs['phase']}", fontsize=7)
-        axes[0, 0].legend(fontsize=6)
-    path = run_dir / "grad_hist.png"
-    _save(fig, path)
-    return path
 
 
 def _phase_starts(cols):
