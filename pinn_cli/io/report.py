@@ -5,16 +5,14 @@ trajectory with its truth and 95 % interval, the losses, the loss weights, the i
 verdicts and warnings, and the files of the folder. Pictures are embedded as base64 PNG; the
 page loads nothing from elsewhere and runs no script. Every text read from the folder is
 HTML-escaped."""
-import base64
-import html
-import io
 import json
 import math
 from pathlib import Path
 
 import yaml
 
-from pinn_cli.io.record import atomic_write, read_csv
+from pinn_cli.io.html import e, num, png, table, write_page
+from pinn_cli.io.record import read_csv
 from pinn_cli.io.runs import Unreadable, guarded
 
 FILES = {
@@ -33,17 +31,9 @@ FILES = {
     "identifiability.json": "the classical fit, the Cramér–Rao bound, warnings and verdicts",
     "sensitivity.png": "|k ∂u/∂k| at each observation",
     "profile.png": "each unknown's profile and its 95 % interval",
-    "grad_hist.png": "per-layer histograms of every term's gradient at each phase end",
+    "grad_hist.png": "each loss term's gradient histogram at each phase end, a panel per term",
     "report.html": "this page",
 }
-STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
-         "text-align:left}code{background:#f4f4f4}img{max-width:100%}")
-
-
-def e(value) -> str:
-    """`value` as HTML text: nothing in it can open a tag or an attribute."""
-    return html.escape(str(value), quote=True)
 
 
 def _read(path, parse):
@@ -62,29 +52,15 @@ def _yaml(path):
     return yaml.safe_load(Path(path).read_text())
 
 
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    return (f'<img alt="plot" src="data:image/png;base64,'
-            f'{base64.b64encode(buffer.getvalue()).decode("ascii")}">')
-
-
-def _table(head, rows) -> str:
-    cells = lambda tag, row: "".join(f"<{tag}>{e(c)}</{tag}>" for c in row)
-    return ("<table><tr>" + cells("th", head) + "</tr>"
-            + "".join("<tr>" + cells("td", r) + "</tr>" for r in rows) + "</table>")
-
-
-def _num(v) -> str:
-    return f"{v:.6g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
-
-
 def _listed(v) -> str:
     return ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+
+
+def _where(at) -> str:
+    """A condition's place: {'x': 0.0} as x = 0.0."""
+    if isinstance(at, dict):
+        return ", ".join(f"{k} = {v}" for k, v in at.items())
+    return str(at)
 
 
 def _problem(pde) -> str:
@@ -98,8 +74,8 @@ def _problem(pde) -> str:
     rows = [("residual", k, f"{v} = 0") for k, v in (pde.get("residuals") or {}).items()]
     for k, c in (pde.get("conditions") or {}).items():
         c = c if isinstance(c, dict) else {"equation": c}
-        rows.append(("condition", k, f"{c.get('equation')} = 0 at {c.get('at')}"))
-    out.append(_table(("kind", "name", "equation"), rows))
+        rows.append(("condition", k, f"{c.get('equation')} = 0 at {_where(c.get('at'))}"))
+    out.append(table(("kind", "name", "equation"), rows))
     unknowns = pde.get("unknowns") or {}
     if isinstance(unknowns, dict):
         out.append("<p>Unknowns: " + e(", ".join(
@@ -122,7 +98,7 @@ def _data(plt, points, inputs, config) -> str:
         ax.plot(points[:, 0], [0] * len(points), "|")
     ax.set_xlabel(inputs[0] if inputs else "input 1")
     ax.set_title("observation points")
-    return head + _png(fig)
+    return head + png(fig)
 
 
 def _unknowns(plt, params, summary) -> str:
@@ -132,10 +108,10 @@ def _unknowns(plt, params, summary) -> str:
     rows = []
     for k, r in unknowns.items():
         lo_hi = (intervals.get(k) or {}).get("interval95")
-        rows.append((k, _num(r.get("estimate")), _num(r.get("truth")), _num(r.get("guess")),
+        rows.append((k, num(r.get("estimate")), num(r.get("truth")), num(r.get("guess")),
                      f"{100 * r['rel_error']:.3g} %" if isinstance(r.get("rel_error"), float)
-                     else "", "[" + ", ".join(map(_num, lo_hi)) + "]" if lo_hi else ""))
-    out = _table(("unknown", "estimate", "truth", "guess", "error", "95 % interval"), rows)
+                     else "", "[" + ", ".join(map(num, lo_hi)) + "]" if lo_hi else ""))
+    out = table(("unknown", "estimate", "truth", "guess", "error", "95 % interval"), rows)
     names = [k for k in unknowns if params and k in params]
     if names:
         fig, axes = plt.subplots(len(names), 1, figsize=(6, 2.4 * len(names)), squeeze=False)
@@ -150,8 +126,8 @@ def _unknowns(plt, params, summary) -> str:
             ax.set_title(f"{k}: trajectory")
             ax.set_xlabel("step")
             ax.set_ylabel(k)
-            ax.legend(fontsize=7)
-        out += _png(fig)
+            ax.legend(fontsize=8)
+        out += png(fig)
     return out
 
 
@@ -164,14 +140,16 @@ def _losses(plt, losses) -> str:
     ax.set_title("losses")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (total weighted, terms unweighted)")
-    ax.legend(fontsize=7)
-    return _png(fig)
+    ax.legend(fontsize=8)
+    return png(fig)
 
 
 def _weights(plt, grads, summary) -> str:
     lambdas = summary.get("lambdas") or {}
-    out = _table(("term", "final λ"), [(k, _num(v)) for k, v in lambdas.items()])
+    out = table(("term", "final λ"), [(k, num(v)) for k, v in lambdas.items()])
     cols = [c for c in (grads or {}) if c.startswith("lambda:")]
+    if cols and all(len(set(grads[c])) == 1 for c in cols):
+        return out + "<p>The weights stayed fixed over the run.</p>"
     if cols:
         fig, ax = plt.subplots(figsize=(6, 3))
         for c in cols:
@@ -180,8 +158,8 @@ def _weights(plt, grads, summary) -> str:
         ax.set_title("loss weights")
         ax.set_xlabel("step")
         ax.set_ylabel("λ")
-        ax.legend(fontsize=7)
-        out += _png(fig)
+        ax.legend(fontsize=8)
+        out += png(fig)
     return out
 
 
@@ -192,15 +170,15 @@ def _verdicts(summary) -> str:
     out = "<ul>" + "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>"
                            for k, v in (idf.get("verdicts") or {}).items()) + "</ul>"
     warnings = idf.get("warnings") or []
-    out += ("<p>Warnings:</p><ul>" + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul>"
-            if warnings else "<p>No warnings.</p>")
+    out += "<h3>Warnings</h3>" + ("<ul>" + "".join(f"<li>{e(w)}</li>" for w in warnings)
+                                  + "</ul>" if warnings else "<p>No warnings.</p>")
     return out
 
 
 def _files(run_dir) -> str:
     names = sorted({p.name for p in run_dir.iterdir() if not p.name.startswith(".")} |
                    ({".hydra"} if (run_dir / ".hydra").is_dir() else set()) | {"report.html"})
-    return _table(("file", "content"), [(n, FILES.get(n, "")) for n in names])
+    return table(("file", "content"), [(n, FILES.get(n, "")) for n in names])
 
 
 def write_report(run_dir, points=None, inputs=()) -> Path:
@@ -228,12 +206,9 @@ def write_report(run_dir, points=None, inputs=()) -> Path:
         ("Identifiability", _verdicts(summary)),
         ("Files", _files(run_dir)),
     ]
-    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{e(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{e(title)}</h1>"
-            f"<p>Folder: <code>{e(run_dir)}</code>; status {e(summary.get('status', '?'))}, "
-            f"{e(_num(summary.get('wall_seconds', '?')))} s of training.</p>"
-            + "".join(f"<h2>{e(h)}</h2>{body}" for h, body in sections)
-            + "</body></html>\n")
-    path = run_dir / "report.html"
-    atomic_write(path, lambda p: p.write_text(page, encoding="utf-8"))
-    return path
+    wall = summary.get("wall_seconds")
+    wall = f"{wall:.1f}" if isinstance(wall, (int, float)) and not isinstance(wall, bool) \
+        else "?"
+    intro = (f"<p>Folder: <code>{e(run_dir)}</code>; status {e(summary.get('status', '?'))}, "
+             f"{e(wall)} s of training.</p>")
+    return write_page(run_dir / "report.html", title, intro, sections)

@@ -28,7 +28,9 @@ def test_a_run_with_plots_writes_a_self_contained_report(tmp_path, monkeypatch):
         assert f"<h2>{heading}</h2>" in page
     assert f"{result.estimates['k']:.6g}" in page
     assert result.verdicts["k"] and " ".join(result.verdicts["k"].split()[:3]) in page
-    assert page.count('src="data:image/png;base64,') >= 4
+    assert page.count('src="data:image/png;base64,') >= 3  # points, trajectory, losses
+    assert "The weights stayed fixed over the run." in page  # fixed weights: no flat plot
+    assert "u = 0 at x = 0.0" in page and "<h3>Warnings</h3>" in page
     _no_remote_resources(page)
     assert "<script" not in page
     assert "u_t - k*u_xx = 0" in page
