@@ -25,7 +25,8 @@ def _parser():
                "  pinn-inspect outputs --sort nu_rel_error --filter status=completed\n"
                "  pinn-inspect SWEEP --pivot data.n_obs,data.noise\n"
                "  pinn-inspect SWEEP --pivot data.noise\n"
-               "  pinn-inspect SWEEP --csv runs.csv --plot",
+               "  pinn-inspect SWEEP --csv runs.csv --plot\n"
+               "  pinn-inspect SWEEP --pivot data.noise --report",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"pinn-inspect {__version__}")
     p.add_argument("path", type=Path, help="a run folder, a sweep folder, or a tree of them")
@@ -39,6 +40,9 @@ def _parser():
                    "unknown with ROW's values down and COL's across; one KEY: each unknown's "
                    "error against KEY's values")
     p.add_argument("--plot", action="store_true", help="write overlay plots into PATH")
+    p.add_argument("--report", action="store_true", help="write PATH/report.html for a sweep "
+                   "folder: the table, each unknown's error against the swept settings, links "
+                   "to the jobs' reports and the jobs that did not complete")
     return p
 
 
@@ -240,6 +244,8 @@ def _main(args):
     if not runs:
         raise SystemExit(f"pinn-inspect: no run folders (with .hydra/config.yaml) under "
                          f"{args.path}")
+    if args.report:
+        _check_sweep(args.path, runs)
     damaged = [r for r in runs if r.status.startswith("unreadable:")]
     if len(damaged) == len(runs):
         for r in damaged:
@@ -249,9 +255,9 @@ def _main(args):
     if args.sort:
         rows = _sort(rows, args.sort)
     to_stderr = args.csv == "-" or args.json == "-"
-    console = Console(stderr=to_stderr)
+    console = Console(stderr=to_stderr, record=args.report)
     if not console.is_terminal:  # a pipe or a file: no wrapping at 80 columns
-        console = Console(stderr=to_stderr, width=200)
+        console = Console(stderr=to_stderr, width=200, record=args.report)
     if args.csv == "-":
         write_csv(rows, sys.stdout)
     elif args.csv:
@@ -265,6 +271,7 @@ def _main(args):
         render_pivot(rows, args.pivot, console)
     else:
         render(rows, console)
+    printed = console.export_text() if args.report else ""
     for r in damaged:  # under the table, in full: why each unreadable run is one
         console.print(Text(f"{r.folder}: {r.status}"), soft_wrap=True)
     console.print(Text(f"{len(runs)} runs in {args.path}, {len(rows)} rows" +
@@ -277,3 +284,24 @@ def _main(args):
                 console.print(Text(f"wrote {path}"))
         except (NotWritable, Unreadable) as err:
             raise SystemExit(f"pinn-inspect: {err}") from None
+    if args.report:
+        from pinn_cli.io.sweep_report import write_sweep_report
+
+        try:
+            path = write_sweep_report(args.path, runs, printed)
+        except OSError as err:
+            raise SystemExit(f"pinn-inspect: cannot write {args.path / 'report.html'} "
+                             f"({err.strerror or err}); copy the sweep folder to a place you "
+                             "can write and run pinn-inspect COPY --report") from None
+        console.print(Text(f"wrote {path}"))
+
+
+def _check_sweep(path, runs):
+    """--report takes one sweep folder: its jobs are its subfolders, it is no run itself."""
+    if any(r.folder == path for r in runs):
+        raise SystemExit(f"pinn-inspect: --report takes a sweep folder; {path} is a run folder, "
+                         "whose own report.html a run with plots=true writes")
+    if not (path / "multirun.yaml").is_file() and any(r.folder.parent != path for r in runs):
+        raise SystemExit(f"pinn-inspect: --report takes a sweep folder (the folder of one "
+                         f"pinn-fit -m sweep, its jobs in subfolders 0, 1, ...); {path} holds "
+                         "runs deeper down: pass one sweep folder")

@@ -1,18 +1,21 @@
-"""report.html in a real browser: headless Chromium opens a run's page, which
+"""report.html in a real browser: headless Chromium opens a run's and a sweep's page, which
 must load with no console message, show every section, decode every picture and fit a
 1000-pixel-wide window. Skipped where no Chromium is installed."""
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import QUICK, run_cli
+from conftest import QUICK, run_cli, run_dirs
 
 RUN_SECTIONS = ["Problem", "Data", "Unknowns", "Losses", "Loss weights", "Identifiability",
                 "Files"]
+SWEEP_SECTIONS = ["Table", "Errors against the swept settings", "Jobs",
+                  "Jobs that did not complete"]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 # The page under test in a frame; once it has loaded, what the browser made of it is written
 # into #result, which --dump-dom prints. --allow-file-access-from-files lets the frame be read.
@@ -70,3 +73,19 @@ def test_a_run_report_loads_cleanly_in_a_browser(tmp_path):
     assert seen["images"] >= 3 and seen["broken"] == 0
     assert seen["overflow"] <= 0
 
+
+def test_a_sweep_report_loads_cleanly_in_a_browser(tmp_path):
+    _browser()
+    r = run_cli(["-m", *QUICK[:-1], "plots=true", "diagnostics=off", "seed=0,1",
+                 "hydra.sweep.dir=sweep"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(run_dirs(tmp_path / "sweep")) == 2
+    r = subprocess.run([str(Path(sys.executable).parent / "pinn-inspect"), "sweep", "--report"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    seen, console = open_page(tmp_path / "sweep" / "report.html", tmp_path)
+    assert console == []
+    assert seen["h2"] == SWEEP_SECTIONS
+    assert seen["links"] == ["0", "1"]
+    assert seen["images"] >= 1 and seen["broken"] == 0
+    assert seen["overflow"] <= 0
