@@ -1,6 +1,8 @@
 """The `logger` group: each run tracked in MLflow or TensorBoard, read back with their own
 readers; the default run imports neither library, and a missing one gives one message."""
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -14,10 +16,12 @@ SHORT = [q for q in QUICK if not q.startswith("schedule.")] + [
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """One MLflow store for the tests below (creating one takes seconds): its URI."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
-    _client(uri)
-    return uri
+    """One MLflow store for the tests below (creating one takes seconds): its URI; beside it
+    empty.db, a copy of the store as created."""
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    _client(f"sqlite:///{path}")
+    shutil.copy(path, path.with_name("empty.db"))
+    return f"sqlite:///{path}"
 
 
 def _client(uri):
@@ -65,11 +69,13 @@ def test_a_resume_logs_into_the_same_mlflow_run(tmp_path, store):
     assert again.info.run_id == run.info.run_id and again.info.status == "FINISHED"
 
 
-def test_a_sweep_is_one_experiment_with_a_run_per_job_in_the_working_folder(tmp_path):
+def test_a_sweep_is_one_experiment_with_a_run_per_job_in_the_working_folder(tmp_path, store):
+    empty = Path(store[len("sqlite:///"):]).with_name("empty.db")
+    shutil.copy(empty, tmp_path / "mlflow.db")  # created already: the sweep's jobs open it
     r = run_cli(["-m", *SHORT, "logger=mlflow", "seed=0,1", "hydra.sweep.dir=multirun/sw"],
                 tmp_path, env={"MLFLOW_TRACKING_URI": ""})
     assert r.returncode == 0, r.stdout + r.stderr
-    assert (tmp_path / "mlflow.db").is_file()  # MLflow's own default store, here
+    assert (tmp_path / "mlruns").is_dir()  # MLflow's own default store, here
     runs = _runs(_client(f"sqlite:///{tmp_path / 'mlflow.db'}"))
     assert sorted(run.info.run_name for run in runs) == ["sw/0", "sw/1"]
     assert sorted(run.data.params["seed"] for run in runs) == ["0", "1"]
