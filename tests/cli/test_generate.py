@@ -5,7 +5,7 @@ import pytest
 
 from pinn_cli.solvers import burgers2d_front, heat1d_series
 
-from conftest import run_cli, run_data, run_dirs, summary
+from conftest import QUICK, run_cli, run_data, run_dirs, summary
 
 
 def _read(path):
@@ -98,9 +98,8 @@ def test_generated_file_fits_back_to_its_truth(tmp_path):
     r = run_data(["pde=heat1d", "pde.reference.truth.k=0.25", "sampling=sensors",
                   "n_sensors=6", "noise=0.01", "out=k025.h5"], tmp_path)
     assert r.returncode == 0, r.stderr
-    short = ["schedule.pretrain_steps=200", "schedule.identify_steps=800",
-             "schedule.lbfgs_steps=500", "plots=false"]
-    r = run_cli(short + ["data.file=k025.h5", "data.n_obs=null"], tmp_path)
+    # the short QUICK fit: measured 3.19 %, 3.10 %, 3.15 % (seeds 0, 1, 2); the guess is 100 % off
+    r = run_cli(QUICK + ["data.file=k025.h5", "data.n_obs=null"], tmp_path)
     assert r.returncode == 0, r.stderr
     unknown = summary(run_dirs(tmp_path / "outputs")[0])["unknowns"]["k"]
     assert unknown["truth"] == 0.25 and unknown["rel_error"] < 0.05, unknown

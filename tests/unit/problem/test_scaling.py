@@ -93,6 +93,7 @@ def _fit(tmp_path, case, *extra):
     return summary(run), r.stdout + r.stderr
 
 
+@pytest.mark.slow  # three fits of 1100 steps in float64
 def test_tiny_and_huge_coefficients_are_recovered_as_well_as_order_one(tmp_path):
     """k = 1e-6 and 1e6 with the default scaling=auto; k = 0.1 with scaling=on, so that all three
     train the same nondimensional problem (auto leaves k = 0.1 unscaled, factor 0.25: 13 % in

@@ -5,6 +5,7 @@ import pytest
 from conftest import run_cli
 from support import compiled_follows_eager
 
+@pytest.mark.slow  # compiling takes about a minute of CPU
 def test_a_compiled_run_follows_the_eager_one(tmp_path):
     compiled_follows_eager(tmp_path)
 
