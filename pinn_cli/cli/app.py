@@ -23,6 +23,7 @@ from omegaconf import DictConfig
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.lock import discard_unstarted
+from pinn_cli.io.runs import remember_sweep_folder
 from pinn_cli.cli import keys
 from pinn_cli.cli import own_conf
 from pinn_cli.cli.resume import resume_argv
@@ -118,6 +119,7 @@ class WritableOutput(Callback):
         self._check(config.hydra.run.dir, config.get("resume"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        remember_sweep_folder(config.hydra.sweep.dir)
         self._check(config.hydra.sweep.dir, config.get("resume"))
 
 

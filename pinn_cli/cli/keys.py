@@ -2,7 +2,8 @@
 config does not have (`schedule.identfy_steps=5`, or `+schedule.identfy_steps=5` where the
 schema has no such field), and for a Hydra launcher or sweeper plugin that is not installed.
 Hydra reports composition errors itself (`hydra._internal.utils.run_and_report`: its message,
-exit code 1); `install()` puts `explained` in front of it."""
+exit code 1); `install()` puts `explained` in front of it. A `-m` sweep that stops this way
+leaves no folder behind."""
 import dataclasses
 import difflib
 import os
@@ -13,6 +14,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.errors import PinnFitError
+from pinn_cli.io.runs import drop_unused_sweep_folder
 from pinn_cli.schema import SCHEMAS
 
 # Hydra plugins a config may name, and the extra of pinn-fit that installs each.
@@ -70,6 +72,7 @@ def explained(run_and_report):
             try:
                 return func()
             except Exception as err:
+                drop_unused_sweep_folder()
                 message = _explain(err)
                 if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
                     raise

@@ -314,6 +314,34 @@ def write_csv(rows: List[Dict[str, object]], target) -> None:
 UNFINISHED: Dict[str, object] = {}
 
 
+# The sweep folder this process is about to make and those of its parents that did not exist:
+# what `drop_unused_sweep_folder` may remove when the sweep stops before its first job.
+STARTED: Dict[str, object] = {}
+
+
+def remember_sweep_folder(folder) -> None:
+    """Before a sweep makes `folder`: notes it and its missing parents in `STARTED`."""
+    folder = Path(folder).absolute()
+    STARTED.clear()
+    if not folder.exists():
+        STARTED.update(folder=folder, new_parents=[p for p in folder.parents if not p.exists()])
+
+
+def drop_unused_sweep_folder() -> None:
+    """After a sweep that stopped before any job ran (a mistyped setting, an option that does not
+    exist): removes the folder it made if it holds nothing but Hydra's multirun.yaml, and the
+    parents made with it that are left empty. A folder that existed before is left alone."""
+    folder = STARTED.pop("folder", None)
+    if folder is None or not folder.is_dir():
+        return
+    if {p.name for p in folder.iterdir()} <= {"multirun.yaml"}:
+        (folder / "multirun.yaml").unlink(missing_ok=True)
+        folder.rmdir()
+        for parent in STARTED.pop("new_parents", []):
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+
+
 class SweepSummary(Callback):
     """Hydra callback: at the end of every `-m` sweep, summary.csv in the sweep folder, the
     same table as `pinn-inspect SWEEP_FOLDER --csv`, and `UNFINISHED` set to the runs that did

@@ -35,6 +35,16 @@ def test_mistyped_setting_names_the_nearest_one(tmp_path, args, message):
     _refused(run_cli(args, tmp_path), message, tmp_path)
 
 
+def test_a_sweep_with_a_mistyped_setting_leaves_no_folder_and_keeps_what_was_there(tmp_path):
+    (tmp_path / "mine").mkdir()
+    r = run_cli(["-m", "schedule.identfy_steps=1,2", "hydra.sweep.dir=mine/a/b"], tmp_path)
+    assert r.returncode == 2 and "did you mean schedule.identify_steps?" in r.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]  # its own folder made and removed
+    assert not any((tmp_path / "mine").iterdir())  # the user's folder stays, a/b go
+    _refused(run_cli(["-m", "schedule.identfy_steps=1,2"], tmp_path), "did you mean", tmp_path)
+    assert not (tmp_path / "multirun").exists()
+
+
 def test_mistyped_setting_with_full_error_gives_the_traceback(tmp_path):
     r = run_cli(["schedule.identfy_steps=5"], tmp_path, env={"HYDRA_FULL_ERROR": "1"})
     assert r.returncode != 0 and "Traceback" in r.stderr and "ConfigAttributeError" in r.stderr
