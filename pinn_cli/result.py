@@ -19,7 +19,7 @@ class Result:
     is unknown); `verdicts` (the identifiability line per unknown), `intervals` (95 %, lo and
     hi) and `warnings` from the diagnostics; `losses` at the end per term; `trajectories`: the
     columns of params.csv as arrays (step, elapsed_s, each unknown, dL:term/dunknown; not
-    compared by ==)."""
+    compared by ==); `report`: the folder's report.html, if any."""
     folder: Path
     status: str
     estimates: Dict[str, float]
@@ -31,6 +31,12 @@ class Result:
     warnings: List[str] = field(default_factory=list)
     trajectories: Dict[str, np.ndarray] = field(default_factory=dict, compare=False)
     error: Optional[str] = None
+
+    @property
+    def report(self) -> Optional[Path]:
+        """The run's report.html (runs with plots=true), or None where the folder has none."""
+        path = self.folder / "report.html"
+        return path if path.is_file() else None
 
     def to_frame(self):
         """The trajectories as a pandas DataFrame (pandas is not a dependency of pinn-fit)."""

@@ -44,8 +44,11 @@ def test_fit_writes_the_run_folder_and_returns_what_it_holds(tmp_path, monkeypat
     # nothing of the run is left in the process: a second call composes afresh
     assert logging.getLogger().handlers == handlers and torch.get_num_threads() == threads
     assert signal.getsignal(signal.SIGINT) is sigint and not GlobalHydra.instance().is_initialized()
-    again = pf.fit("heat1d", QUICK, folder="again")
+    assert result.report is None  # plots=false: no report.html
+    plotted = [o for o in QUICK if o != "plots=false"]
+    again = pf.fit("heat1d", plotted, folder="again")
     assert again.estimates == result.estimates
+    assert again.report == tmp_path / "again" / "report.html" and again.report.is_file()
     read_back = pf.inspect(tmp_path / "run")
     assert read_back == result
     assert all((read_back.trajectories[k] == v).all() for k, v in result.trajectories.items())
