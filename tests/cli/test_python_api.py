@@ -137,3 +137,27 @@ def test_the_example_notebook_runs_and_its_estimates_are_the_run_folder_s(tmp_pa
     assert done.returncode == 0, done.stderr[-2000:]
     assert "notebook ok" in done.stdout
     assert (tmp_path / "heat_noisy.h5").is_file() and list((tmp_path / "data").glob("memory-*.h5"))
+
+
+def test_the_same_data_as_hdf5_csv_npz_and_mat_give_the_same_estimate(tmp_path, monkeypatch):
+    """heat1d's shipped grid written in each input format, fitted with the same seed."""
+    import scipy.io
+    from conftest import REPO
+
+    monkeypatch.chdir(tmp_path)
+    with h5py.File(REPO / "data" / "heat1d.h5", "r") as f:
+        x, t, u = f["x"][()], f["t"][()], f["usol"][()]  # usol[i, j] = u(x_i, t_j)
+    xx, tt = np.meshgrid(x, t, indexing="ij")
+    rows = np.c_[xx.ravel(), tt.ravel(), u.ravel()]
+    np.savetxt("heat.csv", rows, delimiter=",", header="x,t,usol", comments="", fmt="%.17g")
+    np.savez("heat.npz", x=x, t=t, usol=u, axes=np.array(["x", "t"]))
+    scipy.io.savemat("heat.mat", {"x": x, "t": t, "usol": u, "axes": "x,t"})
+    tiny = QUICK + ["schedule.pretrain_steps=20", "schedule.identify_steps=60",
+                    "schedule.lbfgs_steps=20", "diagnostics=off"]
+    files = {"h5": REPO / "data" / "heat1d.h5", "csv": "heat.csv", "npz": "heat.npz",
+             "mat": "heat.mat"}
+    k = {name: pf.fit("heat1d", tiny + [f"data.file={file}"], folder=name).estimates["k"]
+         for name, file in files.items()}
+    assert k["h5"] != 0.5  # moved from its guess
+    for name in ("csv", "npz", "mat"):
+        assert k[name] == pytest.approx(k["h5"], rel=1e-9), k
