@@ -288,7 +288,8 @@ def read_mat(path: Path, names: List[str]) -> Dict[str, np.ndarray]:
                                 struct_as_record=True, simplify_cells=False,
                                 squeeze_me=False, chars_as_strings=True, spmatrix=False) \
             if want else {}
-    except (scipy.io.matlab.MatReadError, *DAMAGED) as err:
+    # scipy's v5 reader can also end in UnboundLocalError on a damaged variable header
+    except (scipy.io.matlab.MatReadError, UnboundLocalError, *DAMAGED) as err:
         _unreadable(path, "a MATLAB", err, "save('obs.mat', 'x', 't', 'u', '-v7') in MATLAB, or "
                     "scipy.io.savemat")
     out = {}

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pinn_cli.errors import PinnFitError
@@ -331,6 +331,7 @@ def test_generated_csv_text_gives_one_message_or_usable_data(tmp_path, header, r
 @settings(max_examples=100, deadline=None, suppress_health_check=SLOW_OK)
 @given(kind=st.sampled_from(["npz", "mat"]), cut=st.floats(0, 1), flip=st.integers(0, 10 ** 6),
        junk=st.binary(max_size=16))
+@example(kind="mat", cut=0.033222141674242874, flip=254670, junk=b"\x00")  # scipy's own error
 def test_damaged_archives_give_one_message_or_usable_data(tmp_path, kind, cut, flip, junk):
     x, t, u, k = _heat()
     full = tmp_path / f"full.{kind}"
