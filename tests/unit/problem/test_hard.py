@@ -186,6 +186,7 @@ def test_cli_bad_transform_gives_one_message(tmp_path):
     assert not list((tmp_path / "outputs").rglob("losses.csv"))
 
 
+@pytest.mark.slow  # 1500 steps of the default network: an accuracy run
 def test_short_heat1d_run_with_exact_boundaries_recovers_k(tmp_path):
     """heat1d with u = x(1 - x) N and the boundary terms dropped, on a short schedule. Measured
     on a shared 2-core CPU (other jobs running): k error 0.14 % (seed 0; seeds 1, 2: 2.7 %,

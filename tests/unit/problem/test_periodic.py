@@ -132,6 +132,7 @@ def test_cli_typo_in_periodic_gives_one_message(tmp_path):
     assert "Traceback" not in r.stderr + r.stdout
 
 
+@pytest.mark.slow  # 1500 steps of the default network: an accuracy run
 def test_short_convection_fit_recovers_beta(tmp_path):
     """beta = 30 (the shipped data, Krishnapriyan et al.'s hard case) from guess 10, with the
     data weighted 100 (the command in docs/pde.md) and about a third of the default steps. Measured on

@@ -219,6 +219,7 @@ def _gridded_heat(xs, ts):
     return _obs(np.stack([X.ravel(), T.ravel()], axis=1), u.reshape(-1, 1), ["u"])
 
 
+@pytest.mark.slow  # several classical fits at two resolutions
 def test_undeclared_boundaries_from_the_observations_on_them():
     problem = _heat_problem(None)
     model, fit = _fit(problem, _gridded_heat(np.linspace(0, 1, 21), np.linspace(0, 0.5, 11)))
