@@ -15,14 +15,21 @@ class FixedConf:
 
 
 @dataclass
-class AnnealingConf:
+class SmoothedConf:
+    """A scheme λ_i ← (1 − α) λ_i + α λ̂_i every `update_every` steps."""
+
     _target_: str = MISSING  # named by each option file
     alpha: float = MISSING
     update_every: int = MISSING
 
 
 @dataclass
-class NTKConf(AnnealingConf):
+class AnnealingConf(SmoothedConf):
+    max_weight: Optional[float] = MISSING  # the largest λ_i; null: unbounded
+
+
+@dataclass
+class NTKConf(SmoothedConf):
     max_points: Optional[int] = MISSING  # per term, for the NTK trace; null: every point
 
 

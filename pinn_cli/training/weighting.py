@@ -69,10 +69,13 @@ class Annealing(Weighting):
 
     where L_r is the sum of the residual terms (they keep λ = 1) and i runs over the data and
     condition terms.
+
+    With `max_weight` set, no λ_i exceeds it (null: unbounded, as in the paper).
     """
 
-    def __init__(self, alpha, update_every):
+    def __init__(self, alpha, update_every, max_weight=None):
         self.alpha, self.update_every = _smoothing(alpha, update_every)
+        self.max_weight = _ceiling(max_weight)
 
     def update(self, grads):
         ref = _residual_gradient(grads, self.kinds, "annealing").abs().max()
@@ -81,8 +84,23 @@ class Annealing(Weighting):
                 continue
             mean = g.abs().mean()
             if mean > 0:
-                hat = float(ref / mean)
-                self.lambdas[t] = (1 - self.alpha) * self.lambdas[t] + self.alpha * hat
+                self._move(t, float(ref / mean))
+
+    def _move(self, term, hat):
+        """λ ← (1 − α) λ + α λ̂, at most max_weight."""
+        lam = (1 - self.alpha) * self.lambdas[term] + self.alpha * hat
+        self.lambdas[term] = lam if self.max_weight is None else min(lam, self.max_weight)
+
+
+def _ceiling(max_weight):
+    """The checked weighting.max_weight: a positive number, or None (unbounded)."""
+    if max_weight is None:
+        return None
+    if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and
+            max_weight > 0):
+        raise PinnFitError(f"weighting.max_weight={max_weight} must be a positive number, or "
+                           "null (unbounded)")
+    return float(max_weight)
 
 
 def _smoothing(alpha, update_every):
@@ -102,7 +120,7 @@ def _residual_gradient(grads, kinds, scheme):
     return torch.stack(residual).sum(0)
 
 
-class GradNorm(Weighting):
+class GradNorm(Annealing):
     """ℓ2 gradient-norm balancing: every `update_every` steps
 
         λ̂_i = ‖∇θ L_r‖₂ / ‖∇θ L_i‖₂,
@@ -117,11 +135,8 @@ class GradNorm(Weighting):
     residuals reweighted too, with the same moving average (momentum 0.9, i.e. α = 0.1). With a
     single residual term the two give the same ratios λ_i / λ_r, so the same descent direction;
     here the residuals keep λ = 1 so that λ is comparable with `annealing`, and several residual
-    terms are balanced as their sum, as in `annealing`.
+    terms are balanced as their sum, as in `annealing`. `max_weight` bounds the λ_i as there.
     """
-
-    def __init__(self, alpha, update_every):
-        self.alpha, self.update_every = _smoothing(alpha, update_every)
 
     def update(self, grads):
         ref = _residual_gradient(grads, self.kinds, "grad_norm").norm()
@@ -130,8 +145,7 @@ class GradNorm(Weighting):
                 continue
             norm = g.norm()
             if norm > 0:
-                hat = float(ref / norm)
-                self.lambdas[t] = (1 - self.alpha) * self.lambdas[t] + self.alpha * hat
+                self._move(t, float(ref / norm))
 
 
 class NTK(Weighting):

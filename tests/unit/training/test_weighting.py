@@ -46,6 +46,21 @@ def test_balancing_matches_hand_computation(scheme, reference, own):
             assert w.lambdas[k] == pytest.approx(lam[k], rel=1e-12)
 
 
+@pytest.mark.parametrize("cls", [Annealing, GradNorm])
+def test_max_weight_bounds_the_weights_and_leaves_the_rest_as_computed(cls):
+    free, bounded = cls(alpha=0.9, update_every=10), cls(alpha=0.9, update_every=10,
+                                                          max_weight=5.0)
+    for w in (free, bounded):
+        w.setup(KINDS)
+        for seed in range(3):
+            w.update(_grads(seed))
+    assert free.lambdas["data"] > 5.0  # data's gradient is the smallest: its λ the largest
+    assert bounded.lambdas["data"] == 5.0
+    for k in ("pde", "pde2"):
+        assert bounded.lambdas[k] == free.lambdas[k] == 1.0
+    assert bounded.lambdas["bc"] == pytest.approx(min(free.lambdas["bc"], 5.0), rel=1e-12)
+
+
 def test_annealing_update_schedule():
     w = Annealing(alpha=0.9, update_every=10)
     assert [s for s in range(35) if w.wants_gradients(s)] == [0, 10, 20, 30]
@@ -79,6 +94,9 @@ def test_annealing_rejects_bad_alpha():
     (NTK, dict(alpha=1.5, update_every=10), "alpha"),
     (NTK, dict(alpha=1.0, update_every=-1), "update_every"),
     (NTK, dict(alpha=1.0, update_every=10, max_points=0), "weighting.max_points=0 must be >= 1"),
+    (Annealing, dict(alpha=0.9, update_every=10, max_weight=0), "weighting.max_weight=0 must be "
+                                                               "a positive number, or null"),
+    (GradNorm, dict(alpha=0.9, update_every=10, max_weight=float("nan")), "max_weight=nan"),
 ])
 def test_bad_settings_raise(cls, kwargs, match):
     with pytest.raises(PinnFitError, match=match):
