@@ -177,8 +177,9 @@ def training_warnings(problem, estimates, logs) -> List[str]:
     if grads:
         for c, col in grads.items():
             if c.startswith("lambda:") and col and max(col) > 1e4:
-                out.append(f"loss weight {c} reached {max(col):.3g}: the weighting is "
-                           "dominated by one term")
+                out.append(f"loss weight {c} reached {max(col):.3g}: that term dominates the "
+                           "loss and the equations are fitted less closely; bound the weights "
+                           "(weighting.max_weight, 1000 unless set) or use weighting=fixed")
     return out
 
 

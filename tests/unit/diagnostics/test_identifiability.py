@@ -140,7 +140,8 @@ def test_training_warnings_read_the_logs():
                            "data": [1e-3] * 10},
             "grad_norms.csv": {"step": steps, "lambda:data": [1.0] * 9 + [5e4]}}
     w = " ".join(training_warnings(problem, {"k": 0.2}, logs))
-    assert "pinned at a bound" in w and "lambda:data reached 5e+04" in w
+    assert "pinned at a bound" in w and "lambda:data reached 5e+04: that term dominates" in w
+    assert "bound the weights (weighting.max_weight, 1000 unless set)" in w
 
 
 def _logs(k, total, dk=1.0):
