@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 from pinn_cli.schema import register
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.lock import discard_unstarted
-from pinn_cli.io.runs import remember_sweep_folder
+from pinn_cli.io.sweep_folder import remember_sweep_folder
 from pinn_cli.cli import keys
 from pinn_cli.cli import own_conf
 from pinn_cli.cli.resume import resume_argv
@@ -164,7 +164,7 @@ def _version(command: str) -> None:
 
 def _sweep_outcome() -> None:
     """Exit 1, after the sweep's summary.csv is written, when some of its runs did not complete."""
-    from pinn_cli.io.runs import UNFINISHED
+    from pinn_cli.io.sweep_folder import UNFINISHED
 
     runs = UNFINISHED.get("runs")
     if runs:

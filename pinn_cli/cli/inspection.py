@@ -85,8 +85,9 @@ def _title(key):
     return key[:-len("._target_")] if key.endswith("._target_") else key
 
 
-def _results(r, names):
-    """A row's result cells: status, seeds, each unknown's four, final loss, wall time."""
+def _results(r, names, warned):
+    """A row's result cells: status, seeds, each unknown's four, the runs with warnings (where
+    `warned`: some run had diagnostics), final loss, wall time."""
     losses = [v for k, v in r.items() if k.startswith("loss:") and v is not None]
     status = "unreadable (below)" if r["status"].startswith("unreadable:") else r["status"]
     cells = [status, str(r["seeds"])]
@@ -94,7 +95,8 @@ def _results(r, names):
         cells += [_pm(r.get(n), r.get(f"{n}_std")), _fmt(r.get(f"{n}_truth")),
                   _pm(r.get(f"{n}_rel_error"), r.get(f"{n}_rel_error_std"), err=True),
                   _fmt(r.get(f"{n}_identifiable"))]
-    return cells + [_fmt(sum(losses)) if losses else "-", _fmt(r.get("wall_s"))]
+    warned = [_fmt(r.get("warned"))] if warned else []
+    return cells + warned + [_fmt(sum(losses)) if losses else "-", _fmt(r.get("wall_s"))]
 
 
 def _width(titles, cells):
@@ -110,8 +112,10 @@ def render(rows, console):
     names = _unknowns(rows)
     keys = _settings(rows, names)
     titles = ["status", "seeds"] + [f"{n} {c}" for n in names for c in (
-        "(mean ± std)", "truth", "rel. error", "identifiable")] + ["final loss", "wall s"]
-    results = [_results(r, names) for r in rows]
+        "(mean ± std)", "truth", "rel. error", "identifiable")]
+    warned = any(r.get("warned") is not None for r in rows)
+    titles += ["warned"] * warned + ["final loss", "wall s"]
+    results = [_results(r, names, warned) for r in rows]
     settings = [[_setting(k, r.get(k)) for k in keys] for r in rows]
     wide = _width([_title(k) for k in keys] + titles, [a + b for a, b in zip(settings, results)])
     folded = len(keys) > 1 and wide > console.width

@@ -14,7 +14,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from pinn_cli.errors import PinnFitError
-from pinn_cli.io.runs import drop_unused_sweep_folder
+from pinn_cli.io.sweep_folder import drop_unused_sweep_folder
 from pinn_cli.schema import SCHEMAS
 
 # Hydra plugins a config may name, and the extra of pinn-fit that installs each.

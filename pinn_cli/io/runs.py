@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import yaml
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 SEED_KEYS = ("seed", "data.seed")  # runs differing only here are repeats of one setting
@@ -35,6 +34,8 @@ class Run:
     wall: Optional[float] = None
     verdicts: Dict[str, str] = field(default_factory=dict)  # diagnostics, per unknown
     error: Optional[str] = None  # why a run that did not complete stopped
+    # the diagnostics' warnings (not converged, pinned at a bound, ...); None: no diagnostics
+    warnings: Optional[List[str]] = None
     readable: bool = True  # False: its config could not be read (status says why)
 
 
@@ -159,14 +160,18 @@ def _load_summary(path: Path) -> dict:
                           for k in ("estimate", "truth", "rel_error")}
     losses = {t: _number(v, f"final_losses.{t}")
               for t, v in _mapping(s.get("final_losses"), "final_losses").items()}
-    verdicts = _mapping(_mapping(s.get("identifiability"), "identifiability").get("verdicts"),
-                        "identifiability.verdicts")
+    ident = _mapping(s.get("identifiability"), "identifiability")
+    verdicts = _mapping(ident.get("verdicts"), "identifiability.verdicts")
     if not all(isinstance(v, str) for v in verdicts.values()):
         raise ValueError("identifiability.verdicts holds a value that is not text")
+    warnings = ident.get("warnings")
+    if warnings is not None and not (isinstance(warnings, list) and
+                                     all(isinstance(w, str) for w in warnings)):
+        raise ValueError("identifiability.warnings is not a list of text")
     error = s.get("error")
     return dict(status=s["status"], unknowns=unknowns, losses=losses, verdicts=verdicts,
                 wall=_number(s.get("wall_seconds"), "wall_seconds"),
-                error=None if error is None else str(error))
+                error=None if error is None else str(error), warnings=warnings)
 
 
 def read_run(folder: Path) -> Run:
@@ -184,7 +189,7 @@ def read_run(folder: Path) -> Run:
     except Unreadable as err:
         return Run(folder, config, _unreadable(folder, err))
     return Run(folder, config, s["status"], s["unknowns"], s["losses"], s["wall"],
-               s["verdicts"], s["error"])
+               s["verdicts"], s["error"], warnings=s["warnings"])
 
 
 def _unreadable(folder: Path, err) -> str:
@@ -276,6 +281,9 @@ def _row(keys, group: List[Run]) -> Dict[str, object]:
         said = [r.verdicts[name] for r in group if name in r.verdicts]
         row[f"{name}_identifiable"] = (
             f"{sum(', identifiable' in v for v in said)}/{len(said)}" if said else None)
+    diagnosed = [r for r in group if r.warnings is not None]
+    row["warned"] = (f"{sum(bool(r.warnings) for r in diagnosed)}/{len(diagnosed)}"
+                     if diagnosed else None)
     for term in sorted({t for r in group for t in r.losses}):
         row[f"loss:{term}"] = _stats([r.losses.get(term) for r in group])[0]
     row["wall_s"] = _stats([r.wall for r in group])[0]
@@ -307,51 +315,3 @@ def write_csv(rows: List[Dict[str, object]], target) -> None:
         return
     with open(target, "w", newline="") as f:
         write_csv(rows, f)
-
-
-# What the last `-m` sweep of this process left undone: (sweep folder, {run folder: status})
-# for every run that did not complete; the command exits non-zero when it is not empty.
-UNFINISHED: Dict[str, object] = {}
-
-
-# The sweep folder this process is about to make and those of its parents that did not exist:
-# what `drop_unused_sweep_folder` may remove when the sweep stops before its first job.
-STARTED: Dict[str, object] = {}
-
-
-def remember_sweep_folder(folder) -> None:
-    """Before a sweep makes `folder`: notes it and its missing parents in `STARTED`."""
-    folder = Path(folder).absolute()
-    STARTED.clear()
-    if not folder.exists():
-        STARTED.update(folder=folder, new_parents=[p for p in folder.parents if not p.exists()])
-
-
-def drop_unused_sweep_folder() -> None:
-    """After a sweep that stopped before any job ran (a mistyped setting, an option that does not
-    exist): removes the folder it made if it holds nothing but Hydra's multirun.yaml, and the
-    parents made with it that are left empty. A folder that existed before is left alone."""
-    folder = STARTED.pop("folder", None)
-    if folder is None or not folder.is_dir():
-        return
-    if {p.name for p in folder.iterdir()} <= {"multirun.yaml"}:
-        (folder / "multirun.yaml").unlink(missing_ok=True)
-        folder.rmdir()
-        for parent in STARTED.pop("new_parents", []):
-            if parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
-
-
-class SweepSummary(Callback):
-    """Hydra callback: at the end of every `-m` sweep, summary.csv in the sweep folder, the
-    same table as `pinn-inspect SWEEP_FOLDER --csv`, and `UNFINISHED` set to the runs that did
-    not complete."""
-
-    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        folder = Path(config.hydra.sweep.dir)
-        runs = find_runs(folder)
-        if runs:
-            write_csv(table(runs), folder / "summary.csv")
-        UNFINISHED.clear()
-        UNFINISHED.update(folder=str(folder), runs={str(r.folder): r.status for r in runs
-                                                     if r.status != "completed"})

@@ -268,3 +268,16 @@ def test_reading_a_folder_never_resolves_its_resolvers(tmp_path, monkeypatch):
     assert run.config["label"] == "x${oc.env:PINN_TEST_SECRET}y"
     assert run.config["copy"] == 3
     assert "s3cr3t-value" not in json.dumps(run.config)
+
+
+def test_runs_with_warnings_are_counted_per_row_and_shown(tmp_path):
+    for i, warnings in enumerate([[], ["k moved 1.5 % over the last 200 steps"], None]):
+        _fake_run(tmp_path / "s" / str(i), {"seed": i}, k=0.1)
+        s = json.loads((tmp_path / "s" / str(i) / "summary.json").read_text())
+        if warnings is not None:  # None: a run without diagnostics
+            s["identifiability"] = {"verdicts": {}, "warnings": warnings}
+        (tmp_path / "s" / str(i) / "summary.json").write_text(json.dumps(s))
+    (row,) = table(find_runs(tmp_path / "s"))
+    assert row["warned"] == "1/2" and row["seeds"] == 3
+    r = _inspect([str(tmp_path / "s")], tmp_path)
+    assert r.returncode == 0 and "warned" in r.stdout and "1/2" in r.stdout, r.stdout
