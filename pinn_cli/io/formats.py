@@ -12,8 +12,9 @@ real numbers, NaN/Inf, axis order, degenerate data) are the ones HDF5 files go t
   are refused. ``.npy`` holds a single unnamed array, which cannot say which column is which
   input: it is refused with the way to write an ``.npz``.
 - *MAT v5* (``save -v7``, ``scipy.io.savemat``): variables named like HDF5 datasets, read with
-  ``scipy.io.loadmat`` (which never unpickles) and only the variables needed; cells, structs and
-  objects are refused. *MAT v7.3* is HDF5 and is read as such.
+  ``scipy.io.loadmat`` (which never unpickles; in a child process, io.mat_v5) and only the
+  variables needed; cells, structs and objects are refused. *MAT v7.3* is HDF5 and is read as
+  such.
 
 In NPZ and MAT files an entry ``axes`` (strings, or one string ``"x,t"``) names the axes of every
 grid field in order, as the ``axes`` attribute of an HDF5 field does; ``layout`` (``grid`` or
@@ -69,7 +70,9 @@ def _looks_like(path: Path) -> str:
     kind = "an HDF5" if is_hdf5(path) else "an NPZ (zip)" if head.startswith(b"PK\x03\x04") \
         else "a MATLAB" if head.startswith(b"MATLAB") else ""
     ext = {"an HDF5": ".h5", "a MATLAB": ".mat"}.get(kind, ".npz")
-    return f"; its bytes are those of {kind} file: name it {path.stem}{ext}" if kind else ""
+    named = path.suffix.lower() in (HDF5_SUFFIXES if kind == "an HDF5" else (ext,))
+    return f"; its bytes are those of {kind} file: name it {path.stem}{ext}" \
+        if kind and not named else ""
 
 
 def file_format(path: Path) -> str:
@@ -116,6 +119,8 @@ def open_data(path: Path, layout: str, coords: Dict[str, str], fields: Dict[str,
                                "row per observation; pass data.layout=scattered (or auto)")
         entries, attrs = read_csv(path, names), {"layout": "scattered"}
     else:
+        from pinn_cli.io.mat_v5 import read_mat  # its reader runs in a child process
+
         read = read_npz if fmt == "npz" else read_mat
         entries = read(path, [*names, "axes", "layout", *unknowns])
         _missing_entries(entries, coords, fields, path)
@@ -273,32 +278,6 @@ def read_npz(path: Path, names: List[str]) -> Dict[str, np.ndarray]:
         _unreadable(path, "an NPZ", err, how)
     except DAMAGED as err:
         _unreadable(path, "an NPZ", err, how)
-
-
-def read_mat(path: Path, names: List[str]) -> Dict[str, np.ndarray]:
-    """The variables `names` (those present) of a MAT v5 file; cells, structs and objects are
-    refused. loadmat never unpickles; struct_as_record keeps structs as plain records."""
-    import scipy.io
-
-    try:
-        have = [v[0] for v in scipy.io.whosmat(str(path), appendmat=False)]
-        want = [n for n in dict.fromkeys(names) if n in have]
-        _fits_memory(path.stat().st_size * 8, path, "the MAT file")
-        data = scipy.io.loadmat(str(path), appendmat=False, variable_names=want,
-                                struct_as_record=True, simplify_cells=False,
-                                squeeze_me=False, chars_as_strings=True, spmatrix=False) \
-            if want else {}
-    # scipy's v5 reader can also end in UnboundLocalError on a damaged variable header
-    except (scipy.io.matlab.MatReadError, UnboundLocalError, *DAMAGED) as err:
-        _unreadable(path, "a MATLAB", err, "save('obs.mat', 'x', 't', 'u', '-v7') in MATLAB, or "
-                    "scipy.io.savemat")
-    out = {}
-    for n in want:
-        arr = data.get(n)
-        if hasattr(arr, "toarray"):
-            arr = arr.toarray()
-        out[n] = _plain(arr, n, path)
-    return out | {"__names__": have}
 
 
 def _plain(arr, name, path) -> np.ndarray:
