@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pinn_cli import __version__
-from pinn_cli.io.runs import Unreadable, find_runs, pivot, table, write_csv
+from pinn_cli.io.runs import Unreadable, find_runs, order, pivot, table, write_csv
 
 
 def _parser():
@@ -154,12 +154,12 @@ def render_pivot(rows, spec, console):
     row_key, col_key = axes
     for n in _unknowns(rows):
         table_ = pivot(rows, row_key, col_key, n)
-        cols = sorted({c for v in table_.values() for c in v}, key=_order)
+        cols = sorted({c for v in table_.values() for c in v}, key=order)
         t = Table(title=Text(f"{n}: relative error, mean ± std over seeds (n seeds)"))
         t.add_column(Text(f"{row_key} \\ {col_key}"))
         for c in cols:
             t.add_column(Text(str(c)), justify="right")
-        for rv in sorted(table_, key=_order):
+        for rv in sorted(table_, key=order):
             t.add_row(Text(str(rv)), *(_cell(table_[rv][c]) if c in table_[rv] else Text("-")
                                        for c in cols))
         console.print(t)
@@ -185,14 +185,10 @@ def _render_line(rows, key, console):
     t.add_column(Text(key))
     for n in names:
         t.add_column(Text(f"{n} rel. error"), justify="right")
-    for v in sorted({v for line in lines.values() for v in line}, key=_order):
+    for v in sorted({v for line in lines.values() for v in line}, key=order):
         t.add_row(Text(str(v)), *(_cell(lines[n][v][None]) if v in lines[n] else Text("-")
                                   for n in names))
     console.print(t)
-
-
-def _order(v):
-    return (0, float(v)) if isinstance(v, (int, float)) else (1, str(v))
 
 
 def _filter(rows, specs):
@@ -208,7 +204,7 @@ def _sort(rows, key):
     if not any(key in r for r in rows):
         raise SystemExit(f"pinn-inspect: --sort {key!r} is not a column; columns: "
                          f"{sorted({k for r in rows for k in r})}")
-    return sorted(rows, key=lambda r: (r.get(key) is None, _order(r.get(key))
+    return sorted(rows, key=lambda r: (r.get(key) is None, order(r.get(key))
                                        if r.get(key) is not None else 0))
 
 

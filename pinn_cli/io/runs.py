@@ -244,6 +244,13 @@ def _stats(values):
         return mean, math.inf
 
 
+def order(value) -> tuple:
+    """A sort key for setting values: finite numbers first, by value, then the rest by text."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+    return (0, value, "") if number else (1, 0, str(value))
+
+
 def table(runs: List[Run]) -> List[Dict[str, object]]:
     """One row per setting: completed runs that differ only by seed collapse into one row with
     mean and std of each unknown's estimate and relative error and the number of seeds; a run
@@ -259,8 +266,6 @@ def table(runs: List[Run]) -> List[Dict[str, object]]:
         else:
             rows.append(_row(setting_keys, [r]))
     rows += [_row(setting_keys, g) for g in groups.values()]
-    order = lambda v: (0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) \
-        else (1, 0, str(v))
     return sorted(rows, key=lambda r: (r["status"] != "completed",
                                        [order(r.get(k)) for k in setting_keys]))
 

@@ -10,7 +10,7 @@ from typing import Dict, List
 import yaml
 
 from pinn_cli.io.html import Raw, e, link, png, table, write_page
-from pinn_cli.io.runs import IGNORED, SEED_KEYS, Run, Unreadable, guarded
+from pinn_cli.io.runs import IGNORED, SEED_KEYS, Run, Unreadable, guarded, order
 
 
 def _overrides(path: Path) -> Dict[str, object]:
@@ -56,10 +56,6 @@ def _spans_decade(values) -> bool:
         max(values) >= 10 * min(values)
 
 
-def _order(v):
-    return (0, v, "") if _is_number(v) else (1, 0, str(v))
-
-
 def _curves(runs, settings, key, name):
     """{label of the other settings: {value of key: [rel. errors over seeds]}}."""
     others = [k for k in settings if k != key]
@@ -78,14 +74,14 @@ def _plot(plt, runs, settings, key, names) -> str:
     the mean over seeds with a band from the smallest to the largest."""
     fig, axes = plt.subplots(len(names), 1, figsize=(6.5, 3.2 * len(names)), squeeze=False)
     all_curves = {name: _curves(runs, settings, key, name) for name in names}
-    xs = sorted({v for c in all_curves.values() for p in c.values() for v in p}, key=_order)
+    xs = sorted({v for c in all_curves.values() for p in c.values() for v in p}, key=order)
     numeric = all(_is_number(v) for v in xs)
     where = (lambda v: v) if numeric else (lambda v: xs.index(v))
     for ax, name in zip(axes[:, 0], names):
         curves = all_curves[name]
         errors = []
         for label, points in sorted(curves.items()):
-            at = sorted(points, key=_order)
+            at = sorted(points, key=order)
             mean = [sum(points[v]) / len(points[v]) for v in at]
             line, = ax.plot([where(v) for v in at], mean, "o-", ms=4, label=label)
             if any(len(points[v]) > 1 for v in at):
