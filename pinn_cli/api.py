@@ -42,13 +42,13 @@ def fit(pde: Optional[str] = None, overrides: Iterable[str] = (), *,
     points), with `truth` the unknowns' true values if known; they are written once to
     data/memory-HASH.h5 under the current folder (the name is their checksum), which the run
     reads and records like any data file, all of them unless overrides set data.n_obs.
-    `resume`: continue that run folder with its own config (nothing else may be given).
-    Returns the run's Result."""
+    `resume`: continue that run folder with its own config (only logger overrides may be
+    given: where the resume is tracked). Returns the run's Result."""
     if resume is not None:
-        if pde or overrides or data is not None or folder or config_dir:
+        if pde or data is not None or folder or config_dir:
             raise PinnFitError("resume continues a run with its own config and folder; pass "
                                f"only resume={str(resume)!r}, or start a new run")
-        overrides, dirs = _resumed(resume)
+        overrides, dirs = _resumed(resume, _overrides(None, overrides, None))
     else:
         overrides, dirs = _overrides(pde, overrides, folder), [config_dir] if config_dir else []
     if data is not None:
@@ -83,11 +83,12 @@ def _overrides(pde, overrides, folder):
     return out
 
 
-def _resumed(folder):
-    """The overrides and config folders that continue the run in `folder` (cli.resume)."""
+def _resumed(folder, logger):
+    """The overrides and config folders that continue the run in `folder` (cli.resume), tracked
+    as the `logger` overrides say."""
     from pinn_cli.cli.resume import resume_argv
 
-    argv = resume_argv(["pinn-fit", f"resume={folder}"])[1:]
+    argv = resume_argv(["pinn-fit", *logger, f"resume={folder}"])[1:]
     flags = ("--config-dir", "-cd")
     dirs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in flags]
     return [a for i, a in enumerate(argv) if a not in flags and

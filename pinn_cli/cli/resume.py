@@ -3,7 +3,9 @@ from the folder's own files. A folder may come from someone else, so nothing in 
 to run: a replayed override that sets Hydra's own settings or a command-line flag is refused, and
 the config folders the run used (`--config-dir`, `hydra.searchpath`, the `conf` folder of the
 folder it was started in) are reused only when they hold no Hydra settings; what the composed
-config names is checked when it is imported (targets.only_trusted_code)."""
+config names is checked when it is imported (targets.only_trusted_code). Where the run was
+tracked (`logger`) is not replayed either, since a folder's store could be someone else's server:
+a resume is tracked only where its own command line says (`resume=FOLDER logger=mlflow ...`)."""
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -57,6 +59,11 @@ def _checked(overrides, source, *, hydra=False):
             _refuse(o, source, "a setting of Hydra itself")
     return overrides
 
+
+def _tracking(override: str) -> bool:
+    """Whether an override chooses where a run is tracked (the `logger` group)."""
+    key = override.split("=", 1)[0].lstrip("+~")
+    return key == "logger" or key.startswith("logger.")
 
 def _hydra_settings(folder: Path) -> str | None:
     """The first file in a config folder that sets Hydra's own settings (a primary config, the
@@ -117,9 +124,12 @@ def resume_argv(argv):
     sweep = any(a in ("-m", "--multirun") for a in argv[1:])
     dirs, others = _config_dirs_given(
         a for a in argv[1:] if not a.startswith("resume=") and a not in ("-m", "--multirun"))
+    tracking = [a for a in others if _tracking(a)]
+    others = [a for a in others if not _tracking(a)]
     if others:
         raise PinnFitError(f"resume continues a run with its own config; drop {others} (or start "
-                           "a new run with them)")
+                           "a new run with them); only the logger (logger=..., logger.*) may be "
+                           "named again")
     source = folder / ("multirun.yaml" if sweep else ".hydra/overrides.yaml")
     if not source.is_file():
         what = "a sweep folder (multirun/<date>/<time>)" if sweep else \
@@ -134,7 +144,7 @@ def resume_argv(argv):
         raise PinnFitError(f"resume={folder}: its {source.name} or hydra.yaml cannot be read "
                            f"({type(err).__name__}); restore the folder or start a new run") from None
     task = _checked(_strings(loaded.hydra.overrides.task if sweep else loaded, source), source)
-    task = [a for a in task if not a.startswith("resume=")]
+    task = [a for a in task if not a.startswith("resume=") and not _tracking(a)] + tracking
     if sweep:  # the same launcher and sweeper (and their settings) as the first time
         settings = _strings(loaded.hydra.overrides.hydra, source)
         task += _checked([a for a in settings if a.startswith(SWEEP_SETTINGS)], source, hydra=True)

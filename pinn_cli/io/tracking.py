@@ -131,7 +131,8 @@ class MLflow(Off):
     """One MLflow run per pinn-fit run: params the composed config, metrics each logged row
     (sent in batches, at least every `every` seconds), at the end the run folder's files as
     artifacts, tag pinn_fit.status and the MLflow status FINISHED, KILLED or FAILED. The run's
-    id is kept in the run folder (tracking.json): a resume logs on into the same MLflow run."""
+    id is kept in the run folder (tracking.json): a resume that names the same store logs on into
+    the same MLflow run."""
 
     option = "mlflow"
     every = 5.0
@@ -153,10 +154,13 @@ class MLflow(Off):
         from mlflow.entities import Param
 
         saved = _read_state(run_dir)
-        if saved:
-            self.client = self._open(saved["tracking_uri"])
+        if saved and saved["tracking_uri"] == self.uri:
+            self.client = self._open(self.uri)
             if self._reopen(saved["run_id"]):
                 return
+        elif saved:
+            log.info("this folder's MLflow run is in another store (%s); logging into a new run "
+                     "in %s", saved["tracking_uri"], self.uri)
         self.client = self._open(self.uri)
         run = self.client.create_run(self._experiment_id(), run_name=run_name,
                                      tags={"pinn_fit.run_dir": str(run_dir.resolve())})

@@ -65,8 +65,8 @@ def plain_config(cfg) -> dict:
 
 def _check_checkpoint(state, cfg, ckpt) -> None:
     """A resume continues what the checkpoint holds: the keys a run writes, and the config it
-    ran with (the folder's overrides, as `resume` replays them), else one message naming what
-    differs."""
+    ran with (the folder's overrides, as `resume` replays them; the logger, which a resume names
+    afresh, aside), else one message naming what differs."""
     missing = sorted({"step", "phase_index", "net", "unknowns", "config", "csv_offsets",
                       "last_row"} - set(state) if isinstance(state, dict) else ["all"])
     if missing:
@@ -82,7 +82,8 @@ def _check_checkpoint(state, cfg, ckpt) -> None:
                 "changed; restore the folder, or start a new run")
     now, then = _flat(plain_config(cfg)), _flat(state["config"])
     differ = sorted(k for k in set(now) | set(then)
-                    if k != "resume" and now.get(k, "<absent>") != then.get(k, "<absent>"))
+                    if k != "resume" and not k.startswith("logger.")
+                    and now.get(k, "<absent>") != then.get(k, "<absent>"))
     if differ:
         shown = "; ".join(f"{k}: {then.get(k, '<absent>')!r} in the checkpoint, "
                           f"{now.get(k, '<absent>')!r} now" for k in differ[:5])

@@ -101,6 +101,8 @@ def test_bad_input_raises_one_message_and_overwrites_nothing(tmp_path, monkeypat
         pf.inspect(tmp_path / "taken")
     with pytest.raises(PinnFitError, match="pass only resume="):
         pf.fit("heat1d", resume="taken")
+    with pytest.raises(PinnFitError, match=r"drop \['seed=3'\].*only the logger"):
+        pf.fit(resume="taken", overrides=["seed=3"])
     assert not GlobalHydra.instance().is_initialized()
 
 

@@ -54,7 +54,7 @@ def test_mlflow_run_holds_config_metrics_artifacts_and_status(tmp_path, store):
     assert {"summary.json", "params.csv", ".hydra"} <= artifacts and "run.lock" not in artifacts
 
 
-def test_a_resume_logs_into_the_same_mlflow_run(tmp_path, store):
+def test_a_resume_is_tracked_only_where_its_own_command_line_says(tmp_path, store):
     r = run_cli(SHORT + ["logger=mlflow", f"logger.tracking_uri={store}",
                          "logger.experiment=resumed", "hydra.run.dir=run"], tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -62,11 +62,28 @@ def test_a_resume_logs_into_the_same_mlflow_run(tmp_path, store):
     (run,) = _runs(client, "resumed")
     assert json.loads((run_dir / "tracking.json").read_text())["mlflow_run_id"] == \
         run.info.run_id
-    (run_dir / "summary.json").write_text(json.dumps(summary(run_dir) | {"status": "running"}))
-    r = run_cli(["resume=run"], tmp_path)
-    assert r.returncode == 0, r.stdout + r.stderr
+
+    def resume(*logger):
+        (run_dir / "summary.json").write_text(json.dumps(summary(run_dir) | {"status": "running"}))
+        r = run_cli(["resume=run", *logger], tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout + r.stderr
+
+    resume()  # the folder's store is not replayed: a folder could name someone else's server
+    (same,) = _runs(client, "resumed")
+    assert same.info.end_time == run.info.end_time
+    resume("logger=mlflow", f"logger.tracking_uri={store}", "logger.experiment=resumed")
     (again,) = _runs(client, "resumed")  # the same MLflow run, ended again
     assert again.info.run_id == run.info.run_id and again.info.status == "FINISHED"
+    assert again.info.end_time > run.info.end_time
+    mine = f"sqlite:///{tmp_path / 'mine.db'}"
+    assert "in another store" in resume("logger=mlflow", f"logger.tracking_uri={mine}",
+                                        "logger.experiment=resumed")
+    (new,) = _runs(_client(mine), "resumed")  # a new run in the store named now
+    assert new.info.run_id != run.info.run_id and new.info.status == "FINISHED"
+    assert _runs(client, "resumed")[0].info.end_time == again.info.end_time
+    r = run_cli(["resume=run", "seed=3"], tmp_path)
+    assert r.returncode != 0 and "only the logger" in r.stderr
 
 
 def test_a_sweep_is_one_experiment_with_a_run_per_job_in_the_working_folder(tmp_path, store):
