@@ -39,15 +39,17 @@ class Run:
     readable: bool = True  # False: its config could not be read (status says why)
 
 
-def _flatten(node, prefix="") -> Dict[str, object]:
-    out = {}
-    for k, v in node.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out |= _flatten(v, key + ".")
-        else:
-            out[key] = json.dumps(v) if isinstance(v, list) else v
-    return out
+def flat(node, prefix="") -> Dict[str, object]:
+    """A plain config as {dotted key: value}; an empty mapping stays one key whose value is {}."""
+    if isinstance(node, dict) and node:
+        return {k: v for key, value in node.items()
+                for k, v in flat(value, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: node}
+
+
+def _flatten(node) -> Dict[str, object]:
+    """flat(node), lists and empty mappings as JSON text (one table cell each)."""
+    return {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in flat(node).items()}
 
 
 RESOLVER = re.compile(r"\$\{[\w.\-]+:")  # `${name:...}`: a resolver call, e.g. oc.env

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.lock import NAME as LOCK
+from pinn_cli.io.runs import flat
 
 log = logging.getLogger("pinn-fit")
 
@@ -44,12 +45,9 @@ def metrics(row) -> dict:
     return {_name(k): float(v) for k, v in out.items()}
 
 
-def flat_params(config, prefix="") -> dict:
-    """A plain config as {dotted key: value as text}; an empty mapping stays one key, `{}`."""
-    if isinstance(config, dict) and config:
-        return {k: v for key, value in config.items()
-                for k, v in flat_params(value, f"{prefix}{key}.").items()}
-    return {prefix[:-1]: "null" if config is None else str(config)}
+def flat_params(config) -> dict:
+    """A plain config as {dotted key: value as text}, as MLflow takes params."""
+    return {k: "null" if v is None else str(v) for k, v in flat(config).items()}
 
 
 class Off:

@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.checksum import sha256
+from pinn_cli.io.runs import flat
 
 FINAL = ("completed", "diverged", "failed", "stalled")  # statuses a resume leaves alone
 
@@ -80,7 +81,7 @@ def _check_checkpoint(state, cfg, ckpt) -> None:
                 f"{log_file} is {'missing' if size is None else f'{size} bytes'}, shorter than the "
                 f"{offset} bytes the checkpoint logged: the log was changed since. Nothing was "
                 "changed; restore the folder, or start a new run")
-    now, then = _flat(plain_config(cfg)), _flat(state["config"])
+    now, then = flat(plain_config(cfg)), flat(state["config"])
     differ = sorted(k for k in set(now) | set(then)
                     if k != "resume" and not k.startswith("logger.")
                     and now.get(k, "<absent>") != then.get(k, "<absent>"))
@@ -105,9 +106,3 @@ def same_data(file, state) -> str:
             "folder the run was started in, or restore the file")
     return digest
 
-
-def _flat(node, prefix="") -> dict:
-    if isinstance(node, dict):
-        return {k: v for key, value in node.items()
-                for k, v in _flat(value, f"{prefix}{key}.").items()}
-    return {prefix[:-1]: node}
