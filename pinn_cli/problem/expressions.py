@@ -110,8 +110,9 @@ def default_symbol(declared) -> Callable[[str], sympy.Basic]:
 
 
 def compile_torch(expr: sympy.Expr, args) -> Callable:
-    """`expr` as a function of the symbols named `args` (in order), on torch tensors."""
-    return sympy.lambdify([sympy.Symbol(a) for a in args], expr,
+    """`expr` as a function of the symbols named `args` (in order), on torch tensors. Numeric
+    parts (sqrt(6), sin(2), pi) are evaluated first: torch's functions take tensors only."""
+    return sympy.lambdify([sympy.Symbol(a) for a in args], sympy.nfloat(expr),
                           modules=[TORCH_NAMESPACE, "math"])
 
 

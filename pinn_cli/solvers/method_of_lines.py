@@ -31,24 +31,36 @@ def _means(s, v):
     return s, np.bincount(inverse, weights=v) / np.bincount(inverse)
 
 
-def _observed_side(obs, x, t, value, field, width):
-    """('dirichlet', g, count): `field` at x = value from the observations lying there, a cubic
-    spline in t; None unless they cover MIN_TIMES distinct times over 90 % of the observed time
-    range."""
-    if field not in obs.fields:
-        return None
-    on = np.abs(x - value) <= 1e-9 * width
-    times = np.unique(t[on])
-    if len(times) < MIN_TIMES or np.ptp(times) < 0.9 * np.ptp(t):
-        return None
-    spline = CubicSpline(*_means(t[on], obs.y[on, obs.fields.index(field)]))
-    return "dirichlet", (lambda time, *k: float(spline(time))), int(on.sum())
+def _spline_basis(nodes, at, period=None):
+    """The cubic spline through unit values at `nodes`, read at `at`: (len(at), len(nodes));
+    periodic with `period` (nodes then span one period without its end)."""
+    if period is None:
+        return CubicSpline(nodes, np.eye(len(nodes)))(at)
+    wrapped = np.vstack([np.eye(len(nodes)), np.eye(len(nodes))[:1]])
+    return CubicSpline(np.append(nodes, nodes[0] + period), wrapped, bc_type="periodic")(at)
+
+
+def fitted_spline(s, values, lo, hi, period=None):
+    """(nodes, values there): the least-squares cubic spline of `values` at `s` on [lo, hi] with
+    the fewest equally spaced nodes (MIN_KNOTS to MAX_KNOTS) within 1 % of the least leave-one-out
+    error, or within 1e-4 std of the values (rms), so that noise is smoothed, not interpolated."""
+    s, values = _means(s, values)
+
+    def nodes(K):
+        return np.linspace(lo, hi, K, endpoint=period is None)
+
+    errors = {K: loo_error(_spline_basis(nodes(K), s, period), values[:, None])
+              for K in range(MIN_KNOTS, min(len(s) - 1, MAX_KNOTS) + 1)}
+    enough = max(1.01 * min(errors.values()), len(s) * (1e-4 * np.std(values)) ** 2)
+    where = nodes(min(K for K, e in errors.items() if e <= enough))
+    return where, np.linalg.lstsq(_spline_basis(where, s, period), values, rcond=None)[0]
 
 
 def _side_condition(problem, space, value, field, observed=None):
-    """('dirichlet' | 'neumann', g(t, *unknowns, *constants), None | count): the condition at
-    space=value that fixes `field` or its derivative in `space`, else `observed` (the
-    observations there, _observed_side) when given."""
+    """('dirichlet' | 'neumann', g(t, k, params), None | count): the condition at space=value
+    that fixes `field` or its derivative in `space` (a function of t, k the unknowns' and
+    constants' values), else `observed` (the observations there, LinesModel._observed_side)
+    when given."""
     x_index = problem.inputs.index(space)
     u = sympy.Symbol(field)
     u_x = sympy.Symbol(problem.derivative_name((field, (x_index,))))
@@ -59,8 +71,9 @@ def _side_condition(problem, space, value, field, observed=None):
             if sym in eq.expr.free_symbols:
                 sol = sympy.solve(eq.expr, sym)
                 if len(sol) == 1 and only_data(problem, sol[0], ["t"]):
-                    return kind, numeric(sol[0], ["t", *(v.name for v in problem.unknowns),
-                                                  *problem.constants]), None
+                    fn = numeric(sol[0], ["t", *(v.name for v in problem.unknowns),
+                                          *problem.constants])
+                    return kind, (lambda t, k, params: fn(t, *k)), None
     if found:
         raise ValueError(f"the conditions at {space} = {value:g} ("
                          + "; ".join(eq.text for eq, _ in found) + f") fix neither {u} nor "
@@ -100,14 +113,15 @@ class LinesModel:
         names = [space, "t", *derivs, *self.params, *self.constants]
         self.rhs = [numeric(form[f], names) for f in self.fields]
         x, t = obs.x[:, x_index], obs.x[:, problem.inputs.index("t")]
-        self.sides, self.boundary = None, "periodic"
+        self.sides, self.boundary, self.nuisance = None, "periodic", []
         if not self.periodic:
-            found = [[(v, _side_condition(problem, space, v, f, _observed_side(
-                obs, x, t, v, f, self.hi - self.lo))) for v in (self.lo, self.hi)]
+            found = [[(v, _side_condition(problem, space, v, f, self._observed_side(
+                obs, x, t, v, f))) for v in (self.lo, self.hi)]
                 for f in self.fields]
             self.sides = [[c[:2] for _, c in row] for row in found]
             notes = ["declared conditions"] * any(c[2] is None for row in found for _, c in row)
-            notes += [f"boundary at {space} = {v:g} from {c[2]} observations"
+            notes += [f"boundary at {space} = {v:g} fitted with the unknowns from {c[2]} "
+                      "observations"
                       + (f" of {f}" if len(self.fields) > 1 else "")
                       for f, row in zip(self.fields, found) for v, c in row if c[2] is not None]
             self.boundary = ", ".join(dict.fromkeys(notes))
@@ -121,7 +135,7 @@ class LinesModel:
         t_lo = problem.domain["t"][0]
         declared = initial_values(problem, "t", t_lo)
         self.start = t_lo if set(declared) >= set(self.fields) else float(t.min())
-        self.initial, self.nuisance, how = [], [], set()
+        self.initial, how = [], set()
         for f in self.fields:
             if f in declared and self.start == t_lo:
                 fn = numeric(declared[f], [space, *self.params, *self.constants])
@@ -141,38 +155,41 @@ class LinesModel:
             how.add(self._fitted_slice(f, xs, obs.y[at, obs.fields.index(f)]))
         self.how = " and ".join(sorted(how))
 
+    def _observed_side(self, obs, x, t, value, field):
+        """('dirichlet', g(t, k, params), count): `field` at x = value as a cubic spline in t
+        fitted with the unknowns (nuisance values at its nodes, started at the least-squares
+        fit to the observations there, fitted_spline); None unless they cover MIN_TIMES
+        distinct times over 90 % of the observed time range."""
+        if field not in obs.fields:
+            return None
+        on = np.abs(x - value) <= 1e-9 * (self.hi - self.lo)
+        times = np.unique(t[on])
+        if len(times) < MIN_TIMES or np.ptp(times) < 0.9 * np.ptp(t):
+            return None
+        where, coef = fitted_spline(t[on], obs.y[on, obs.fields.index(field)], times[0],
+                                    times[-1])
+        names = [f"{field}({self.space}={value:g}, t={z:.4g})" for z in where]
+        self.nuisance += [Unknown(name=n, guess=float(c), transform="identity")
+                          for n, c in zip(names, coef)]
+        spline = CubicSpline(where, np.eye(len(where)))
+        return "dirichlet", (lambda time, k, params: float(
+            spline(time) @ [params[n] for n in names])), int(on.sum())
+
     def _fitted_slice(self, field, xs, values) -> str:
         """The initial `field` as a cubic spline through its values at K equally spaced nodes,
         fitted with the unknowns (nuisance, started at the least-squares fit to the observed
-        slice; the fewest K ≤ MAX_KNOTS near the least leave-one-out error): the slice's noise, which an
-        unstable equation amplifies, is then fitted rather than frozen in, and is in the bound."""
-        xs, values = _means(xs, values)
+        slice, fitted_spline): the slice's noise, which an unstable equation amplifies, is then
+        fitted rather than frozen in, and is in the bound."""
         period = self.hi - self.lo if self.periodic else None
-
-        def basis(nodes, at):
-            if period is None:
-                return CubicSpline(nodes, np.eye(len(nodes)))(at)
-            wrapped = np.vstack([np.eye(len(nodes)), np.eye(len(nodes))[:1]])
-            return CubicSpline(np.append(nodes, self.hi), wrapped, bc_type="periodic")(at)
-
-        def nodes(K):
-            return np.linspace(self.lo, self.hi, K, endpoint=period is None)
-
-        errors = {K: loo_error(basis(nodes(K), xs), values[:, None])
-                  for K in range(MIN_KNOTS, min(len(xs), MAX_KNOTS) + 1)}
-        # the fewest nodes within 1 % of the least error, or within 1e-4 std of the slice (rms)
-        enough = max(1.01 * min(errors.values()), len(xs) * (1e-4 * np.std(values)) ** 2)
-        K = min(K for K, e in errors.items() if e <= enough)
-        where = nodes(K)
-        coef = np.linalg.lstsq(basis(where, xs), values, rcond=None)[0]
+        where, coef = fitted_spline(xs, values, self.lo, self.hi, period)
         names = [f"{field}({self.space}={z:.4g}, t={self.start:g})" for z in where]
         self.nuisance += [Unknown(name=n, guess=float(c), transform="identity")
                           for n, c in zip(names, coef)]
         self.initial.append(lambda grid, k, params, where=where, names=names:
-                            basis(where, grid) @ np.array([params[n] for n in names]))
-        return (f"fitted with the unknowns: {field} at {K} equally spaced points at t = "
-                f"{self.start:g} through a cubic spline (K by leave-one-out error on the "
-                f"{len(xs)} observations there)")
+                            _spline_basis(where, grid, period) @ [params[n] for n in names])
+        return (f"fitted with the unknowns: {field} at {len(where)} equally spaced points at "
+                f"t = {self.start:g} through a cubic spline (K by leave-one-out error on the "
+                f"{len(np.unique(xs))} observations there)")
 
     @property
     def description(self) -> str:
@@ -191,13 +208,13 @@ class LinesModel:
             return np.linspace(self.lo, self.hi, self.n, endpoint=False)
         return np.linspace(self.lo, self.hi, self.n)
 
-    def _derivatives(self, u, h, t, k, sides):
+    def _derivatives(self, u, h, t, k, params, sides):
         """u and its x-derivatives up to self.order on the grid (for conditions `sides`, the
         Dirichlet nodes set to their values in place)."""
         if sides is None:
             ext = np.concatenate([u[-2:], u, u[:2]])
         else:
-            (left, gl), (right, gr) = ((kind, float(g(t, *k))) for kind, g in sides)
+            (left, gl), (right, gr) = ((kind, float(g(t, k, params))) for kind, g in sides)
             if left == "dirichlet":
                 u[0] = gl
             if right == "dirichlet":
@@ -240,7 +257,8 @@ class LinesModel:
 
         def f(t, state):
             fields = state.reshape(m, n).copy()
-            args = [d for j in range(m) for d in self._derivatives(fields[j], h, t, k, sides[j])]
+            args = [d for j in range(m)
+                    for d in self._derivatives(fields[j], h, t, k, params, sides[j])]
             out = np.concatenate([np.asarray(g(grid, t, *args, *k), float) * np.ones(n)
                                   for g in self.rhs])
             out[fixed] = 0.0  # fixed by a condition: moves with it, not by the equation
@@ -260,7 +278,7 @@ class LinesModel:
         for j, s in enumerate(self.sides or []):  # the boundary nodes as the conditions fix them
             for i, (kind, g) in zip((0, n - 1), s):
                 if kind == "dirichlet":
-                    values[j, i] = [float(g(t, *k)) for t in self.times]
+                    values[j, i] = [float(g(t, k, params)) for t in self.times]
         xs = np.concatenate([grid, [self.hi]]) if self.periodic else grid
         j = np.clip(np.searchsorted(xs, self.obs_x) - 1, 0, len(xs) - 2)
         w = (self.obs_x - xs[j]) / (xs[j + 1] - xs[j])

@@ -52,3 +52,21 @@ def test_parsed_expressions_equal_sympys_own_reading():
 def test_constructs_outside_the_grammar_get_one_message(text, message):
     with pytest.raises(PinnFitError, match=message):
         Problem(**dict(HEAT, residuals={"heat": text}))
+
+
+def test_numeric_parts_of_an_equation_compile_to_numbers():
+    """sqrt(6), sin(2) and pi inside an equation are numbers, which torch's functions refuse."""
+    import math
+
+    import torch
+
+    from pinn_cli.problem.expressions import compile_torch
+
+    expr = parse("(1 + exp(sqrt(r/(6*D))*(x - 3)))**(-2) + sin(2)*x + pi",
+                 default_symbol(["x", "r", "D"]), "pde.conditions.initial", "'u'")
+    x = torch.linspace(0, 10, 5, dtype=torch.float64)
+    got = compile_torch(expr, ["x", "r", "D"])(x, torch.tensor(1.0, dtype=torch.float64),
+                                                 torch.tensor(0.1, dtype=torch.float64))
+    want = [(1 + math.exp(math.sqrt(1 / 0.6) * (v - 3))) ** -2 + math.sin(2) * v + math.pi
+            for v in x.tolist()]
+    assert torch.allclose(got, torch.tensor(want, dtype=torch.float64), rtol=1e-13)
