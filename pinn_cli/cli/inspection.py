@@ -274,6 +274,9 @@ def _main(args):
     printed = console.export_text() if args.report else ""
     for r in damaged:  # under the table, in full: why each unreadable run is one
         console.print(Text(f"{r.folder}: {r.status}"), soft_wrap=True)
+    for r in runs:  # and what the diagnostics warned of, run by run
+        for w in r.warnings or []:
+            console.print(Text(f"{r.folder}: warning: {w}"), soft_wrap=True)
     console.print(Text(f"{len(runs)} runs in {args.path}, {len(rows)} rows" +
                        (f", {len(damaged)} unreadable" if damaged else "")))
     if args.plot:

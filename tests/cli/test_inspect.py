@@ -270,7 +270,7 @@ def test_reading_a_folder_never_resolves_its_resolvers(tmp_path, monkeypatch):
     assert "s3cr3t-value" not in json.dumps(run.config)
 
 
-def test_runs_with_warnings_are_counted_per_row_and_shown(tmp_path):
+def test_runs_with_warnings_are_counted_per_row_and_their_warnings_shown(tmp_path):
     for i, warnings in enumerate([[], ["k moved 1.5 % over the last 200 steps"], None]):
         _fake_run(tmp_path / "s" / str(i), {"seed": i}, k=0.1)
         s = json.loads((tmp_path / "s" / str(i) / "summary.json").read_text())
@@ -281,3 +281,7 @@ def test_runs_with_warnings_are_counted_per_row_and_shown(tmp_path):
     assert row["warned"] == "1/2" and row["seeds"] == 3
     r = _inspect([str(tmp_path / "s")], tmp_path)
     assert r.returncode == 0 and "warned" in r.stdout and "1/2" in r.stdout, r.stdout
+    # each warning in full under the table, with its run's folder
+    assert f"{tmp_path / 's' / '1'}: warning: k moved 1.5 % over the last 200 steps" in \
+        r.stdout.replace("\n", " ")
+    assert r.stdout.count("warning:") == 1
