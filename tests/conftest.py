@@ -1,9 +1,11 @@
 import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -25,6 +27,23 @@ def run_cli(args, cwd, env=None, timeout=600, command=None):
         [sys.executable, "-m", "pinn_cli"]
     return subprocess.run([*exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_inspect(args, cwd):
+    """`pinn-inspect ARGS` in `cwd`, in this process (a subprocess's start-up is most of its
+    cost): its exit code, stdout and stderr as the command line gives them, a SystemExit
+    message on stderr."""
+    from pinn_cli.cli.inspection import main
+
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as stop:
+            if isinstance(stop.code, str):
+                err.write(stop.code + "\n")
+            code = 1 if isinstance(stop.code, str) else stop.code or 0
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def run_data(args, cwd, **kwargs):

@@ -2,8 +2,6 @@
 import csv
 import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ import yaml
 
 from pinn_cli.io.runs import find_runs, pivot, table
 
-from conftest import run_cli, summary
+from conftest import run_cli, run_inspect, summary
 
 TINY = ["schedule.pretrain_steps=30", "schedule.identify_steps=60", "schedule.lbfgs_steps=20",
         "arch.depth=2", "arch.width=10", "collocation.n_points=200", "plots=false"]
@@ -28,11 +26,6 @@ def _fake_run(folder: Path, config: dict, status="completed", k=None):
         "unknowns": {"k": {"estimate": k, "truth": 0.1,
                            "rel_error": None if k is None else abs(k - 0.1) / 0.1}},
         "final_losses": {"data": 1e-4}}))
-
-
-def _inspect(args, cwd):
-    return subprocess.run([str(Path(sys.executable).parent / "pinn-inspect"), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -77,7 +70,7 @@ def test_pivot_is_the_error_table(grid_of_runs):
     mean, std, n = p[200][0.01]
     assert mean == pytest.approx(statistics.fmean(errors)) and n == 3
     assert std == pytest.approx(statistics.stdev(errors))
-    r = _inspect([str(folder), "--pivot", "data.n_obs,data.noise"], folder)
+    r = run_inspect([str(folder), "--pivot", "data.n_obs,data.noise"], folder)
     assert r.returncode == 0, r.stderr
     assert "k: relative error, mean ± std over seeds" in r.stdout
     assert f"{100 * mean:.3g} ± {100 * std:.3g} % (3)" in r.stdout
@@ -85,7 +78,7 @@ def test_pivot_is_the_error_table(grid_of_runs):
 
 def test_pivot_on_one_key_is_the_error_against_it(grid_of_runs):
     folder, estimates = grid_of_runs
-    r = _inspect([str(folder), "--filter", "data.n_obs=200", "--pivot", "data.noise"], folder)
+    r = run_inspect([str(folder), "--filter", "data.n_obs=200", "--pivot", "data.noise"], folder)
     assert r.returncode == 0, r.stderr
     assert "relative error, mean ± std over" in r.stdout and "k rel. error" in r.stdout
     for noise in (0.0, 0.01):
@@ -120,7 +113,7 @@ def test_mixed_runs_keep_the_unknowns_on_a_120_column_screen(tmp_path):
 
 def test_cli_table_sort_filter_and_export(grid_of_runs, tmp_path):
     folder, _ = grid_of_runs
-    r = _inspect([str(folder), "--sort", "k_rel_error", "--filter", "status=completed",
+    r = run_inspect([str(folder), "--sort", "k_rel_error", "--filter", "status=completed",
                   "--csv", "out.csv", "--json", "out.json"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert "14 runs" in r.stdout and "4 rows" in r.stdout
@@ -128,9 +121,9 @@ def test_cli_table_sort_filter_and_export(grid_of_runs, tmp_path):
     errors = [float(x["k_rel_error"]) for x in rows]
     assert errors == sorted(errors) and len(rows) == 4
     assert json.loads((tmp_path / "out.json").read_text())[0]["k_rel_error"] == errors[0]
-    r = _inspect([str(folder)], tmp_path)
+    r = run_inspect([str(folder)], tmp_path)
     assert "diverged" in r.stdout and "no summary" in r.stdout  # shown, never dropped
-    r = _inspect([str(folder), "--filter", "data.n_obs=100"], tmp_path)
+    r = run_inspect([str(folder), "--filter", "data.n_obs=100"], tmp_path)
     assert "data.noise" in r.stdout and "data.n_obs" not in r.stdout  # constant once filtered
 
 
@@ -143,7 +136,7 @@ def test_cli_table_sort_filter_and_export(grid_of_runs, tmp_path):
 ])
 def test_cli_errors_name_the_fix(grid_of_runs, tmp_path, args, message):
     folder, _ = grid_of_runs
-    r = _inspect([a.replace("FOLDER", str(folder)) for a in args], tmp_path)
+    r = run_inspect([a.replace("FOLDER", str(folder)) for a in args], tmp_path)
     assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr
 
 
@@ -162,7 +155,7 @@ def test_joblib_sweep_writes_summary_matching_its_runs_and_plots(tmp_path):
         assert float(row["k"]) == pytest.approx(statistics.fmean(ks))
         assert all(yaml.safe_load(open(f / ".hydra" / "config.yaml"))["data"]["n_obs"]
                    == int(row["data.n_obs"]) for f in runs)
-    r = _inspect([str(sweep), "--plot"], tmp_path)
+    r = run_inspect([str(sweep), "--plot"], tmp_path)
     assert r.returncode == 0, r.stderr
     pngs = [sweep / f"runs_{n}.png" for n in ("params", "losses", "lambdas")]
     pngs += [sweep / str(i) / "grad_hist.png" for i in range(4)]
@@ -279,7 +272,7 @@ def test_runs_with_warnings_are_counted_per_row_and_their_warnings_shown(tmp_pat
         (tmp_path / "s" / str(i) / "summary.json").write_text(json.dumps(s))
     (row,) = table(find_runs(tmp_path / "s"))
     assert row["warned"] == "1/2" and row["seeds"] == 3
-    r = _inspect([str(tmp_path / "s")], tmp_path)
+    r = run_inspect([str(tmp_path / "s")], tmp_path)
     assert r.returncode == 0 and "warned" in r.stdout and "1/2" in r.stdout, r.stdout
     # each warning in full under the table, with its run's folder
     assert f"{tmp_path / 's' / '1'}: warning: k moved 1.5 % over the last 200 steps" in \

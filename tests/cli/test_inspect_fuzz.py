@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_inspect
 
 TINY = ["schedule.pretrain_steps=10", "schedule.identify_steps=20", "schedule.lbfgs_steps=10",
         "arch.depth=2", "arch.width=10", "collocation.n_points=100", "diagnostics=off",
@@ -30,6 +30,11 @@ def material(tmp_path_factory):
 
 
 def _inspect(args, cwd):
+    r = run_inspect(args, cwd)
+    return r, " ".join((r.stdout + r.stderr).split())
+
+
+def _inspect_process(args, cwd):
     r = subprocess.run([str(Path(sys.executable).parent / "pinn-inspect"), *map(str, args)],
                        cwd=cwd, capture_output=True, text=True, timeout=300)
     return r, " ".join((r.stdout + r.stderr).split())
@@ -228,7 +233,7 @@ def test_a_lone_damaged_run_exits_non_zero(sweep, damage, args, words):
 def test_every_run_damaged_exits_non_zero(sweep):
     for i in "01":
         _write(SUMMARY, "[]")(sweep / i)
-    r, out = _inspect([sweep], sweep.parent)
+    r, out = _inspect_process([sweep], sweep.parent)  # the command itself, in its own process
     assert r.returncode != 0 and "Traceback" not in out
     assert "no run under" in out and out.count("the file holds an array") == 2
 
