@@ -197,6 +197,14 @@ class LinesModel:
                 f"{self.boundary}), scipy solve_ivp "
                 f"({self.method}, rtol {self.rtol:g}); initial state {self.how}")
 
+    order = 2  # central differences: the discretisation error falls as the step squared
+
+    @property
+    def step(self) -> float:
+        """The grid step (refined() halves it, or nearly on a periodic input)."""
+        grid = self._grid()
+        return float(grid[1] - grid[0])
+
     def refined(self):
         """The same model on a grid twice as fine, with a 10x tighter tolerance."""
         twin = object.__new__(type(self))

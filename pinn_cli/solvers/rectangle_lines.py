@@ -148,6 +148,13 @@ class RectangleModel:
                 f"points, second-order central differences, {self.boundary}), scipy solve_ivp "
                 f"({self.method}, rtol {self.rtol:g}); initial state {self.how}")
 
+    order = 2  # central differences: the discretisation error falls as the step squared
+
+    @property
+    def step(self) -> float:
+        """The largest grid step (refined() halves it, or nearly on a periodic input)."""
+        return max(float(a[1] - a[0]) for a in self._axes())
+
     refined = LinesModel.refined  # n -> 2n - 1 per input, a 10x tighter tolerance
 
     def _axes(self):

@@ -98,6 +98,13 @@ class SteadyModel:
                 f"second-order central, {self.boundary}), Newton with a sparse finite-difference "
                 "Jacobian (scipy spsolve)")
 
+    order = 2  # central differences: the discretisation error falls as the step squared
+
+    @property
+    def step(self) -> float:
+        """The largest grid step (refined() halves it, or nearly on a periodic input)."""
+        return max(float(a[1] - a[0]) for a in self._axes())
+
     def refined(self):
         """The same model on a grid twice as fine (n -> 2n - 1)."""
         twin = object.__new__(type(self))
