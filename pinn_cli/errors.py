@@ -30,7 +30,7 @@ class DivergedError(PinnFitError):
 
 class StalledError(PinnFitError):
     """Training ran to its end, but an unknown never moved from where its training started
-    (Trainer._check_stalled): its estimate is only the guess."""
+    (training.health.Health.check_stalled): its estimate is only the guess."""
 
     exit_code = 4
     status = "stalled"

@@ -11,6 +11,11 @@ from pinn_cli.errors import PinnFitError
 DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the `precision` settings
 
 
+def precision_name(t: torch.Tensor) -> str:
+    """The precision a tensor is held in, as the setting names it (float32, float64, ...)."""
+    return str(t.dtype).removeprefix("torch.")
+
+
 def dtype_of(precision: str) -> torch.dtype:
     """The dtype of a `precision` setting (float32 | float64)."""
     if precision not in DTYPES:

@@ -9,46 +9,18 @@ from typing import Callable, Dict, List
 
 import torch
 
-from pinn_cli.errors import DivergedError, PinnFitError, StalledError
+from pinn_cli.errors import DivergedError, PinnFitError
+from pinn_cli.training.health import Health, fresh_watch
 from pinn_cli.training.losses import weighted_total
 from pinn_cli.training.optimizers import phase_optimizers, scaled_lrs
-from pinn_cli.training.precision import dtype_of
+from pinn_cli.training.precision import dtype_of, precision_name
 from pinn_cli.training.row import Row, floats, per_parameter, term_gradients
 from pinn_cli.training.schedule import Phase, phase_end
 
-# A loss blow-up that stays finite is divergence too: the sum of the unweighted loss terms
-# (adaptive weights change the weighted total, not these) above BLOWUP_FACTOR times its value at
-# the phase's first step, at BLOWUP_CHECKS consecutive checks (one per Adam step, one per L-BFGS
-# call). In short runs of every shipped problem the sum stayed within 52x of the phase's start
-# (docs/reliability.md, "Divergence").
-BLOWUP_FACTOR = 1e4
-BLOWUP_CHECKS = 10
-# An unknown has stalled when its raw value θ never moved more than STALL_MOVE · max(1, |θ₀|)
-# from θ₀, its value when its training began, over at least STALL_MIN_STEPS steps that train it,
-# while its gradient was not negligible (NEGLIGIBLE, the diagnostics' rule: some term's
-# |∂L_i/∂k| times k's magnitude at least 1e-6 of the loss) or the data loss did not fall.
-STALL_MOVE = 1e-6
-STALL_MIN_STEPS = 10
-NEGLIGIBLE = 1e-6
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # An L-BFGS phase has converged when the loss at the start of this many optimiser calls in a row
 # is the same number: no decrease left at the working precision.
 LBFGS_STILL_CALLS = 10
-
-
-def _magnitude(u, k: float) -> float:
-    """A magnitude for unknown `u` at value `k` that does not vanish when k is near 0 (the same
-    as the diagnostics' negligible-gradient warning, diagnostics.verdicts._scale)."""
-    width = u.bounds[1] - u.bounds[0] if u.bounds is not None else 0.0
-    return max(abs(k), abs(u.guess), width, abs(u.scale))
-
-
-def _fresh_watch() -> dict:
-    """What the divergence and stall checks keep across steps (plain values: checkpointed)."""
-    return {"reference": None, "above": 0,  # the phase's first unweighted loss; checks above
-            "theta0": None, "trained": 0,  # raw unknowns when training began; steps since
-            "moved": {}, "pulled": {},  # per unknown: moved from theta0; gradient not negligible
-            "data_first": None, "data_trained": None}  # data loss at step 0; when training began
 
 
 @dataclass
@@ -101,9 +73,14 @@ class Trainer:
         self.retried: List[dict] = []  # one entry per divergence retried
         self._pending = None  # optimiser states of a loaded checkpoint, applied at phase start
         self.last_good = None
-        self.watch = _fresh_watch()  # _check_blowup, _watch_unknowns, _check_stalled
+        self.health = Health(unknowns=unknowns, kinds=losses.kinds)
         weighting.bind(net, unknowns, losses)  # schemes that need more than per-term gradients
         weighting.setup(losses.kinds)
+
+    @property
+    def watch(self) -> dict:
+        """What the health checks keep across steps (training.health)."""
+        return self.health.watch
 
     # --- state -------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -117,7 +94,7 @@ class Trainer:
             "logged": self.logged, "steps": dict(self.steps), "ends": copy.deepcopy(self.ends),
             "elapsed": self.elapsed(),
             "lr_factor": self.lr_factor, "retried": list(self.retried),
-            "watch": copy.deepcopy(self.watch), "rng": torch.get_rng_state(),
+            "watch": copy.deepcopy(self.health.watch), "rng": torch.get_rng_state(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -131,7 +108,7 @@ class Trainer:
             setattr(self, key, state[key])
         self.steps, self.retried = state["steps"], state["retried"]
         self.ends = state.get("ends", {})  # older checkpoints: none recorded
-        self.watch = state.get("watch") or _fresh_watch()  # older checkpoints: start afresh
+        self.health.watch = state.get("watch") or fresh_watch()  # older ones: start afresh
         self.lbfgs_still, self.lbfgs_previous = state["lbfgs"]["still"], state["lbfgs"]["previous"]
         self.elapsed_before, self.checkpointed = state["elapsed"], state["step"]
         self._pending = (state["optimizers"], state["schedulers"])
@@ -145,8 +122,9 @@ class Trainer:
         self.checkpointed = self.step
         state = self.state_dict()
         self.hooks.on_checkpoint(state)  # adds what the caller needs back on restore, and saves it
-        if self.retries and not self.watch["above"]:  # only a retry goes back to it in memory,
-            self.last_good = copy.deepcopy(state)  # never into a loss already blowing up
+        # only a retry goes back to it in memory, never into a loss already blowing up
+        if self.retries and not self.health.watch["above"]:
+            self.last_good = copy.deepcopy(state)
 
     def _checkpoint_due(self) -> bool:
         return (self.checkpoint_every and self.step % self.checkpoint_every == 0
@@ -167,126 +145,10 @@ class Trainer:
                   dict(self.weighting.lambdas), dk, self.losses.log_values())
         self.last_row = row
         if phase.trains_unknowns:
-            self._watch_pull(row)
+            self.health.pulled(row)
         self.hooks.on_row(row)
 
-    def _check(self, phase, terms, total, params):
-        """Divergence: a term, the total or an unknown NaN/Inf, an unknown with transform log
-        underflowed to 0, or the loss blown up (_check_blowup)."""
-        values = {k: float(v.detach() if torch.is_tensor(v) else v) for k, v in terms.items()}
-        ks = floats(params)
-        bad = [k for k, v in values.items() if not math.isfinite(v)]
-        bad += [k for k, v in ks.items() if not math.isfinite(v)]
-        if bad or not math.isfinite(total):
-            self._diverged(phase, bad or ["total loss"],
-                           f"{', '.join(bad or ['total loss'])} became NaN/Inf")
-        zero = [k for k, v in ks.items() if v == 0 and self.unknowns.specs[k].transform == "log"]
-        if zero:
-            raw = ", ".join(f"{float(self.unknowns.raw[k].detach()):.4g}" for k in zero)
-            self._diverged(phase, zero, (
-                f"unknown {', '.join(repr(k) for k in zero)} (transform log) underflowed to "
-                f"exactly 0 in {_dtype(self.unknowns.raw[zero[0]])}: its raw value "
-                f"log({zero[0]}/scale) fell to {raw}, where exp() is 0, and no gradient moves "
-                "it back"),
-                f"Lower schedule.unknowns_lr, bound it (pde.unknowns.{zero[0]}.bounds=[lo,hi]), "
-                "train in precision=float64")
-        self._watch_data(phase, values)
-        self._check_blowup(phase, values)
-
-    def _check_blowup(self, phase, values):
-        """A loss that stays finite but grows without bound: the sum of the unweighted terms
-        above BLOWUP_FACTOR × its value at the phase's first check, BLOWUP_CHECKS checks in a
-        row."""
-        w, total = self.watch, sum(values.values())
-        if w["reference"] is None:
-            w["reference"], w["above"] = total, 0
-            return
-        if not (w["reference"] > 0 and total > BLOWUP_FACTOR * w["reference"]):
-            w["above"] = 0
-            return
-        w["above"] += 1
-        if w["above"] >= BLOWUP_CHECKS:
-            grown = [k for k, v in values.items() if v > BLOWUP_FACTOR * w["reference"]]
-            self._diverged(phase, grown or ["total loss"], (
-                f"the loss (the sum of its unweighted terms) stayed above {BLOWUP_FACTOR:g} "
-                f"times its value at the phase's start ({w['reference']:.3g}) for "
-                f"{BLOWUP_CHECKS} checks in a row, now {total:.3g}"))
-
-    def _check_gradients(self, phase):
-        grads = [p.grad.sum() for p in self.net.parameters() if p.grad is not None]
-        grads += [p.grad.sum() for p in self.unknowns.parameters() if p.grad is not None]
-        if grads and not torch.isfinite(torch.stack(grads).sum()):
-            self._diverged(phase, ["a gradient"], "a gradient became NaN/Inf")
-
-    def _diverged(self, phase, what, why, advice=None):
-        advice = advice or ("Lower schedule.lr / schedule.unknowns_lr, check the data scale, "
-                            "bound the unknowns")
-        raise DivergedError(
-            f"training diverged in phase '{phase.name}' at step {self.step}: {why}. {advice}, "
-            "or pass on_divergence=retry", step=self.step, phase=phase.name, terms=what) from None
-
     # --- stalled unknowns ----------------------------------------------------------------------
-    def _raw(self) -> Dict[str, float]:
-        return {k: float(v.detach()) for k, v in self.unknowns.raw.items()}
-
-    def _watch_data(self, phase, values):
-        """The data loss at the run's first check, and at the first check that trains the
-        unknowns: what `_check_stalled` compares the final one with."""
-        data = sum(v for k, v in values.items() if self.losses.kinds.get(k) == "data")
-        w = self.watch
-        if w["data_first"] is None:
-            w["data_first"] = data
-        if phase.trains_unknowns and w["data_trained"] is None:
-            w["data_trained"] = data
-
-    def _watch_unknowns(self, n):
-        """After n steps that train the unknowns: count them, and mark those that moved."""
-        w = self.watch
-        w["trained"] += n
-        if all(w["moved"].get(k) for k in self.unknowns.specs):
-            return  # nothing left to find: no values read back
-        for k, theta in self._raw().items():
-            theta0 = w["theta0"][k]
-            if abs(theta - theta0) > STALL_MOVE * max(1.0, abs(theta0)):
-                w["moved"][k] = True
-
-    def _watch_pull(self, row):
-        """Mark the unknowns whose gradient in this row is not negligible: some term's
-        |∂L_i/∂k| times k's magnitude at least NEGLIGIBLE × the loss."""
-        for name, u in self.unknowns.specs.items():
-            pull = max((abs(g.get(name, 0.0)) for g in row.dL_dk.values()), default=0.0)
-            if pull * _magnitude(u, row.unknowns[name]) >= NEGLIGIBLE * abs(row.total):
-                self.watch["pulled"][name] = True
-
-    def _check_stalled(self):
-        """Raise StalledError when an unknown never moved from where its training began
-        (STALL_MOVE, over at least STALL_MIN_STEPS steps) while its gradient was not negligible
-        or the data loss did not fall: the run ended with the guess as the estimate."""
-        w, row = self.watch, self.last_row
-        if w["theta0"] is None or w["trained"] < STALL_MIN_STEPS or row is None:
-            return
-        data = sum(v for k, v in row.losses.items() if self.losses.kinds.get(k) == "data")
-        starts = [v for v in (w["data_first"], w["data_trained"]) if v is not None]
-        data_high = bool(starts) and data >= min(starts)
-        stalled, why = [], []
-        for name, u in self.unknowns.specs.items():
-            if w["moved"].get(name) or not (w["pulled"].get(name) or data_high):
-                continue
-            stalled.append(name)
-            k = row.unknowns[name]
-            cause = "its gradient was not negligible" if w["pulled"].get(name) else \
-                f"the data loss did not fall ({min(starts):.3g} then, {data:.3g} at the end)"
-            at_bound = u.bounds is not None and \
-                min(abs(k - b) for b in u.bounds) <= 1e-6 * (u.bounds[1] - u.bounds[0])
-            why.append(f"unknown '{name}' never moved from {k:.6g}, where its training began, in "
-                       f"{w['trained']} steps that train it, while {cause}"
-                       + (f"; it sits at its bound {list(u.bounds)}" if at_bound else ""))
-        if stalled:
-            raise StalledError(
-                f"training stalled: {'; '.join(why)}. Its estimate is only its starting value: "
-                "raise schedule.unknowns_lr, widen its bounds if it sits at one, or check the data "
-                "scale and the equations", unknowns=stalled)
-
     def _log_due(self):
         return self.step % self.log_every == 0 and self.step != self.logged
 
@@ -315,10 +177,7 @@ class Trainer:
         self.losses.redraw_at(self.step - self.phase_step)  # L-BFGS: those of its first step
         self.optimizers, self.schedulers = phase_optimizers(phase, self.net, self.unknowns,
                                                             self.lr_factor)
-        if self.phase_step == 0:  # a new phase (not a resume within one): a new reference
-            self.watch["reference"], self.watch["above"] = None, 0
-        if phase.trains_unknowns and self.watch["theta0"] is None:
-            self.watch["theta0"] = self._raw()
+        self.health.phase_started(phase, new=self.phase_step == 0)
         if self._pending is not None:
             opt_states, sched_states = self._pending
             self._pending = None
@@ -343,7 +202,7 @@ class Trainer:
         self.step += n
         self.phase_step = i + 1
         if phase.trains_unknowns:
-            self._watch_unknowns(n)
+            self.health.trained(n)
         self.hooks.on_progress(phase, i + 1, loss, floats(params))
 
     def _evaluate(self, phase):
@@ -351,7 +210,7 @@ class Trainer:
         params = self.unknowns.physical()
         terms = self.losses(self.net, params)
         total = self._weighted(terms).detach().item()
-        self._check(phase, terms, total, params)
+        self.health.check(phase, self.step, terms, total, params)
         return params, terms, total
 
     def _adam(self, phase):
@@ -366,14 +225,14 @@ class Trainer:
                     self.weighting.update(flat)
             total = self._weighted(terms)
             value = total.detach().item()
-            self._check(phase, terms, value, params)
+            self.health.check(phase, self.step, terms, value, params)
             if self._log_due():
                 self._row(phase, terms, params, value, flat, dk)
             for o in self.optimizers:
                 o.zero_grad(set_to_none=True)
             self.unknowns.zero_grad(set_to_none=True)
             total.backward()
-            self._check_gradients(phase)
+            self.health.check_gradients(phase, self.step, self.net)
             for o in self.optimizers:
                 o.step()
             for d in self.schedulers:
@@ -421,8 +280,8 @@ class Trainer:
             # checking it and the last evaluated terms needs no extra forward pass.
             total = opt.step(closure).detach().item()
             done = state.get("n_iter", 0) - before
-            self._check(phase, last["terms"], total, last["params"])
-            self._check_gradients(phase)
+            self.health.check(phase, self.step, last["terms"], total, last["params"])
+            self.health.check_gradients(phase, self.step, self.net)
             if done == 0:  # the gradient is below tolerance_grad: nothing left to do
                 return (f"L-BFGS tolerance on the gradient: its largest component is at most "
                         f"tolerance_grad={group['tolerance_grad']:g}")
@@ -467,12 +326,12 @@ class Trainer:
             if not math.isfinite(v) or (v == 0 and u.transform == "log"):
                 raise PinnFitError(
                     f"unknown '{k}': its guess {u.guess:g} is {v:g} in "
-                    f"{_dtype(self.unknowns.raw[k])} (transform {u.transform}); give "
+                    f"{precision_name(self.unknowns.raw[k])} (transform {u.transform}); give "
                     f"pde.unknowns.{k}.guess a value the precision holds, or precision=float64")
 
     def run(self, hold_signals: bool = False) -> Outcome:
         """Train to the end of the schedule, or until SIGINT/SIGTERM (status interrupted).
-        Raises DivergedError (after the retries) or StalledError (_check_stalled).
+        Raises DivergedError (after the retries) or StalledError (Health.check_stalled).
         `hold_signals`: after a stop that a signal asked for, leave SIGINT and SIGTERM ignored
         rather than restoring their handlers (kept in `signal_handlers`), for a caller that
         writes its summary and exits with 130: a second signal must not kill it first (ignored,
@@ -518,9 +377,6 @@ class Trainer:
                 signal.signal(s, signal.SIG_IGN if hold_signals and signalled else h)
         outcome.steps = dict(self.steps)
         if outcome.status == "completed":
-            self._check_stalled()
+            self.health.check_stalled(self.last_row)
         return outcome
 
-
-def _dtype(t: torch.Tensor) -> str:
-    return str(t.dtype).removeprefix("torch.")

@@ -8,9 +8,10 @@ from torch import nn
 
 from pinn_cli.errors import DivergedError, PinnFitError, StalledError
 from pinn_cli.problem.unknowns import Unknown, Unknowns
-from pinn_cli.training import trainer as trainer_module
+from pinn_cli.training import health
 from pinn_cli.training.schedule import Phase
-from pinn_cli.training.trainer import BLOWUP_CHECKS, BLOWUP_FACTOR, STALL_MIN_STEPS, Trainer
+from pinn_cli.training.health import BLOWUP_CHECKS, BLOWUP_FACTOR, STALL_MIN_STEPS
+from pinn_cli.training.trainer import Trainer
 from pinn_cli.training.weighting import Weighting
 
 
@@ -187,5 +188,5 @@ def test_the_watch_survives_a_checkpoint_and_an_older_one_without_it():
 
 def test_the_thresholds_are_the_documented_ones():
     assert (BLOWUP_FACTOR, BLOWUP_CHECKS) == (1e4, 10)
-    assert (trainer_module.STALL_MOVE, STALL_MIN_STEPS, trainer_module.NEGLIGIBLE) == \
+    assert (health.STALL_MOVE, STALL_MIN_STEPS, health.NEGLIGIBLE) == \
         (1e-6, 10, 1e-6)
