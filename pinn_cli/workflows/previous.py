@@ -16,11 +16,12 @@ FINAL = ("completed", "diverged", "failed", "stalled")  # statuses a resume leav
 
 def ended(cfg, run_dir, previous) -> bool:
     """Whether a resume has nothing left to do: the run ended, and a completed one has its
-    plots and diagnostics (a kill while they were written leaves them for the resume)."""
+    plots, report and diagnostics (a kill while they were written, or a run from a version
+    without the report, leaves them for the resume)."""
     status = previous.get("status")
     if status != "completed":
         return status in FINAL
-    plotted = not cfg.plots or (run_dir / "params.png").exists()
+    plotted = not cfg.plots or all((run_dir / f).exists() for f in ("params.png", "report.html"))
     diagnosed = cfg.diagnostics._target_ == OFF or "identifiability" in previous
     return plotted and diagnosed
 

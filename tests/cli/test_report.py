@@ -36,6 +36,11 @@ def test_a_run_with_plots_writes_a_self_contained_report(tmp_path, monkeypatch):
     assert "u_t - k*u_xx = 0" in page
     last = (tmp_path / folder / "pinn-fit.log").read_text().strip().splitlines()[-1]
     assert f"open {tmp_path / folder / 'report.html'}" in last
+    # a completed run without its report (a kill while it was written): a resume writes it
+    (tmp_path / folder / "report.html").unlink()
+    again = pf.fit(resume=folder)
+    assert again.estimates == result.estimates
+    assert f"{result.estimates['k']:.6g}" in (tmp_path / folder / "report.html").read_text()
 
 
 def test_a_run_without_plots_writes_no_report(tmp_path, monkeypatch):
