@@ -280,7 +280,7 @@ def _main(args):
     console.print(Text(f"{len(runs)} runs in {args.path}, {len(rows)} rows" +
                        (f", {len(damaged)} unreadable" if damaged else "")))
     if args.plot:
-        from pinn_cli.io.record import NotWritable, plot_runs
+        from pinn_cli.io.run_plots import NotWritable, plot_runs
 
         try:
             for path in plot_runs(runs, args.path, warn=_warn):

@@ -15,7 +15,8 @@ from pinn_cli.diagnostics.profile import Refit
 from pinn_cli.errors import PinnFitError
 from pinn_cli.io.lock import hold
 from pinn_cli.io.observations import noise_phrase
-from pinn_cli.io.record import RunRecorder, plot_run, read_csv
+from pinn_cli.io.record import RunRecorder, read_csv
+from pinn_cli.io.run_plots import plot_run
 from pinn_cli.io.report import write_report
 from pinn_cli.targets import call, only_trusted_code
 from pinn_cli.training.console import Reporter

@@ -287,12 +287,12 @@ def test_plots_into_a_read_only_sweep_folder_in_process(sweep, tmp_path, monkeyp
     """The same as above where chmod cannot stop the writer (root): the folder refuses new
     files at the operating-system call that creates them."""
     from pinn_cli.cli import inspection
-    from pinn_cli.io import record
+    from pinn_cli.io import run_plots
 
     def refuse(*args, dir=None, **kwargs):
         raise PermissionError(13, "Permission denied", str(dir))
 
-    monkeypatch.setattr(record.tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(run_plots.tempfile, "TemporaryFile", refuse)
     with pytest.raises(SystemExit) as stop:
         inspection.main([str(sweep), "--plot", "--csv", str(tmp_path / "table.csv")])
     captured = capsys.readouterr()
