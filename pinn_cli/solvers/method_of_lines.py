@@ -49,8 +49,9 @@ def fitted_spline(s, values, lo, hi, period=None):
     def nodes(K):
         return np.linspace(lo, hi, K, endpoint=period is None)
 
+    most = max(MIN_KNOTS, min(len(s) - 1, MAX_KNOTS))  # fewer nodes than points, if it can
     errors = {K: loo_error(_spline_basis(nodes(K), s, period), values[:, None])
-              for K in range(MIN_KNOTS, min(len(s) - 1, MAX_KNOTS) + 1)}
+              for K in range(MIN_KNOTS, most + 1)}
     enough = max(1.01 * min(errors.values()), len(s) * (1e-4 * np.std(values)) ** 2)
     where = nodes(min(K for K, e in errors.items() if e <= enough))
     return where, np.linalg.lstsq(_spline_basis(where, s, period), values, rcond=None)[0]
@@ -168,7 +169,8 @@ class LinesModel:
             return None
         where, coef = fitted_spline(t[on], obs.y[on, obs.fields.index(field)], times[0],
                                     times[-1])
-        names = [f"{field}({self.space}={value:g}, t={z:.4g})" for z in where]
+        # named apart from the initial slice's nodes, which may share the corner point
+        names = [f"side {field}({self.space}={value:g}, t={z:.4g})" for z in where]
         self.nuisance += [Unknown(name=n, guess=float(c), transform="identity")
                           for n, c in zip(names, coef)]
         spline = CubicSpline(where, np.eye(len(where)))

@@ -233,6 +233,16 @@ def test_undeclared_boundaries_from_the_observations_on_them():
     assert fit["estimate"]["k"] == pytest.approx(0.1, rel=1e-3)
 
 
+def test_a_boundary_observed_at_the_fewest_times_is_fitted_through_them():
+    """Four observed times on each side (MIN_TIMES): as many spline nodes as times."""
+    model = reference_model(_heat_problem(None),
+                            _gridded_heat(np.linspace(0, 1, 21), np.linspace(0, 0.5, 4)))
+    assert "boundary at x = 0 fitted with the unknowns from 4 observations" in model.description
+    assert sum(u.name.startswith("side u(x=0,") for u in model.nuisance) == 4
+    names = [u.name for u in model.nuisance]  # the initial slice's own, apart
+    assert len(set(names)) == len(names) and "u(x=0, t=0)" in names
+
+
 def test_a_boundary_observed_too_rarely_still_needs_a_condition():
     """Observations on x = 1 at three times only: no spline in t; x = 0 is declared."""
     problem = _heat_problem({"left": {"at": {"x": 0.0}, "equation": "u - exp(-pi**2*t/10)"}})
