@@ -118,6 +118,9 @@ def classical_fit(model, problem, obs, noise, estimates, max_iterations) -> Dict
     y = np.concatenate([obs.y[:, j] for j in range(obs.y.shape[1])])
     unknowns = [*problem.unknowns, *getattr(model, "nuisance", [])]
     names = [u.name for u in unknowns]
+    if len(set(names)) < len(names):  # a model's own mistake: one value would serve two
+        raise ValueError(f"the reference model's parameters repeat a name: "
+                         f"{sorted({n for n in names if names.count(n) > 1})}")
     ls = _LeastSquares(model, unknowns, y)
     # From the guess, from the PINN's estimate and from the model's own start where it has one
     # (oscillatory problems have local minima); the lower cost wins.

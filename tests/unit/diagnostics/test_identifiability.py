@@ -30,6 +30,17 @@ def _heat_obs(t_values, noise, seed, n_x=21):
     return Observations(np.stack([X.ravel(), T.ravel()], 1), y, ["u"], "mem", len(y))
 
 
+def test_a_model_whose_parameters_repeat_a_name_is_refused():
+    from pinn_cli.problem.unknowns import Unknown
+
+    problem = _problem()
+    obs = _heat_obs(np.linspace(0, 0.5, 3), 0.0, 0)
+    model = SolverModel(problem, obs)
+    model.nuisance = [Unknown(name="k", guess=0.1, transform="identity")]
+    with pytest.raises(ValueError, match=r"repeat a name: \['k'\]"):
+        classical_fit(model, problem, obs, 0.0, {"k": 0.3}, 30)
+
+
 def test_classical_fit_recovers_truth_on_clean_data():
     problem = _problem()
     obs = _heat_obs(np.linspace(0, 0.5, 11), 0.0, 0)
