@@ -65,6 +65,7 @@ def _tracking(override: str) -> bool:
     key = override.split("=", 1)[0].lstrip("+~")
     return key == "logger" or key.startswith("logger.")
 
+
 def _hydra_settings(folder: Path) -> str | None:
     """The first file in a config folder that sets Hydra's own settings (a primary config, the
     hydra/ group, a `hydra:` key, a defaults entry naming hydra), which could name code to run."""
