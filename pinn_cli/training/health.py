@@ -25,6 +25,7 @@ STALL_MOVE = 1e-6
 STALL_MIN_STEPS = 10
 NEGLIGIBLE = 1e-6
 
+
 def _magnitude(u, k: float) -> float:
     """A magnitude for unknown `u` at value `k` that does not vanish when k is near 0 (the same
     as the diagnostics' negligible-gradient warning, diagnostics.verdicts._scale)."""
