@@ -26,6 +26,7 @@ from pinn_cli.io.lock import discard_unstarted
 from pinn_cli.io.sweep_folder import remember_sweep_folder
 from pinn_cli.cli import keys
 from pinn_cli.cli import own_conf
+from pinn_cli.cli.ranks import rank_argv
 from pinn_cli.cli.resume import resume_argv
 
 log = logging.getLogger("pinn-fit")
@@ -205,7 +206,12 @@ def _command(name: str, config_name: str, workflow: str, prepare=None):
     return entry
 
 
-main = _command("pinn-fit", "config", "pinn_cli.workflows.fit:fit", prepare=resume_argv)
+def _fit_argv(argv):
+    """`resume=FOLDER` as that run's command line, then this rank's (cli.ranks)."""
+    return rank_argv(resume_argv(argv))
+
+
+main = _command("pinn-fit", "config", "pinn_cli.workflows.fit:fit", prepare=_fit_argv)
 generate = _command("pinn-data", "generate", "pinn_cli.workflows.generate:generate")
 basis = _command("pinn-basis", "pinn_basis", "pinn_cli.workflows.basis_train:train_offline")
 query = _command("pinn-query", "pinn_query", "pinn_cli.workflows.basis_query:query")

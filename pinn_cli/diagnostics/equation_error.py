@@ -21,6 +21,8 @@ from typing import Dict
 import numpy as np
 import torch
 
+from pinn_cli.training.point_residuals import point_residuals
+
 
 def equation_std(net, unknowns, losses) -> Dict[str, float]:
     """The equation std of each unknown (above) at the trained state, from the residual
@@ -34,7 +36,7 @@ def equation_std(net, unknowns, losses) -> Dict[str, float]:
         return {k: math.inf for k in names}
     per_point = {k: torch.full((len(x),), v, dtype=x.dtype, device=x.device, requires_grad=True)
                  for k, v in values.items()}
-    group = losses.point_residuals(per_point)[1]  # the residual equations (PointGroup)
+    group = point_residuals(losses, per_point)[1]  # the residual equations (PointGroup)
     r = group.fn(net, x)  # (n, m): a point's residuals depend on its own copy of each unknown
     J = np.zeros((r.numel(), len(names)))
     for i, k in enumerate(names):

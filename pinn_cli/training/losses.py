@@ -1,9 +1,9 @@
 """The loss terms of a run: mean squared data misfit, residuals and conditions at their points,
 and one term per periodic input: the mean squared mismatch between its two faces.
 
-Causal training (training.causal) weights the residual points by time window; `point_residuals`
-gives every term as per-point residuals r_i(x_n), L_i their mean square (the NTK weighting
-uses them).
+Causal training (training.causal) weights the residual points by time window;
+training.point_residuals gives every term as per-point residuals r_i(x_n), L_i their mean
+square (the NTK weighting uses them).
 """
 import math
 from typing import Dict, List
@@ -12,6 +12,7 @@ import torch
 
 from pinn_cli.model.derivatives import choose_engine, evaluate_fields
 from pinn_cli.training.causal import causal_chunks, causal_weighted
+from pinn_cli.training.distributed import Ranks
 from pinn_cli.errors import PinnFitError
 from pinn_cli.problem.problem import Problem
 
@@ -26,7 +27,7 @@ class Losses:
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
                  *, engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
                  causal_chunks: int = 16, residual_factors=None, redraw=None,
-                 residual_at_observations: bool = False, compiled: bool = False):
+                 residual_at_observations: bool = False, compiled: bool = False, ranks=None):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
         problem.periodic_losses, 2n points, the first n on the face input = lo and the next n
         the same points with input = hi (pinn_cli.io.collocation.sample_periodic);
@@ -40,8 +41,10 @@ class Losses:
         (collocation.include_observations), so the data term takes the fields' values from the
         residual's network pass instead of a pass of its own (a time window, a redraw and a
         precision change keep that order); `compiled`: the terms and their gradients through
-        torch.compile (`_compile`)."""
+        torch.compile (`_compile`); `ranks`: a data-parallel fit's training.distributed.Ranks,
+        whose shard of every point set this rank evaluates (default: one process)."""
         self.problem, self.engine = problem, engine
+        self.ranks = ranks or Ranks()
         self._terms = _compile(self.terms) if compiled else self.terms
         self.redraw_every, self.draw = redraw if redraw else (0, None)
         self.drawn = 0
@@ -66,6 +69,7 @@ class Losses:
         self.periodic = list(zip(problem.periodic_losses, periodic_x))
         self.all_points = (self.obs_x, self.obs_y, self.colloc_x, self.conditions, self.periodic)
         self.time_window = None
+        self._set_points(self.all_points)  # this rank's shard (all of them in one process)
         self.kinds = {"data": "data"}
         for name, kind in [(e.name, "residual") for e in problem.residuals] + \
                           [(e.name, "condition") for e, _ in problem.conditions] + \
@@ -126,8 +130,18 @@ class Losses:
                                    "collocation.n_points or lower schedule.windows")
             conditions = [(eq, x[early(x)], needs) for eq, x, needs in conditions]
             periodic = [(p, early_pairs(x)) for p, x in periodic]
-        self.obs_x, self.obs_y, self.colloc_x = obs_x, obs_y, colloc_x
-        self.conditions, self.periodic = conditions, periodic
+        # each term's point count over all ranks, then this rank's shard of every set
+        self.counts = {"data": obs_y.numel(), "residual": len(colloc_x)} \
+            | {eq.name: len(x) for eq, x, _ in conditions} \
+            | {p.name: len(x) // 2 for p, x in periodic}
+        shard = self.ranks.shard
+        if self.ranks.parallel:  # the observations' rows stay last in the residual points
+            tail = len(obs_x) if self.residual_at_observations else 0
+            colloc_x = torch.cat([shard(colloc_x[:len(colloc_x) - tail]),
+                                  shard(colloc_x[len(colloc_x) - tail:])])
+        self.obs_x, self.obs_y, self.colloc_x = shard(obs_x), shard(obs_y), colloc_x
+        self.conditions = [(eq, shard(x), needs) for eq, x, needs in conditions]
+        self.periodic = [(p, self.ranks.shard_pairs(x)) for p, x in periodic]
         self.time_window = fraction
         if self.causal_weights is not None:
             self._causal_windows()
@@ -188,9 +202,27 @@ class Losses:
             return {"causal_min": float(self.causal_weights.min())}
         return {}
 
+    def _mean_square(self, r: torch.Tensor, term: str) -> torch.Tensor:
+        """mean r² over the term's points (on a rank: its part, Σ r² over its shard / the count
+        on all ranks); 0 with a graph for a term with no points in a time window."""
+        if not self.counts[term]:
+            return r.sum()
+        return r.square().sum() / self.counts[term] if self.ranks.parallel else r.square().mean()
+
+    def unshard(self) -> None:
+        """Every point on this rank again (one process from here: the diagnostics after a
+        data-parallel fit)."""
+        self.ranks = Ranks()
+        self._set_points(self.all_points)
+
+    @property
+    def n_residual_points(self) -> int:
+        """The residual points of all ranks."""
+        return self.counts["residual"]
+
     def _residual_terms(self, res: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         if self.causal_epsilon == 0:
-            return {k: r.square().mean() for k, r in res.items()}
+            return {k: self._mean_square(r, "residual") for k, r in res.items()}
         terms, self.causal_weights, self.causal_window_losses = causal_weighted(
             {k: r.square() for k, r in res.items()}, self.causal_chunk, self.causal_counts,
             self.causal_epsilon)
@@ -230,7 +262,7 @@ class Losses:
                                for f in self.obs_fields], 1)
         else:
             fit = net(self.obs_x)[:, self.obs_cols]
-        terms = {"data": _mean_square(fit - self.obs_y)}
+        terms = {"data": self._mean_square(fit - self.obs_y, "data")}
         res = self.problem.evaluate(self.problem.residuals, named, params)
         res = {k: r * self.residual_roots[k] if k in self.residual_roots else r
                for k, r in res.items()}
@@ -238,7 +270,7 @@ class Losses:
         terms |= self._condition_terms(net, params)
         for p, x in self.periodic:
             terms[p.name] = self.periodic_mismatch(net, p, x)
-        return terms
+        return self.ranks.total(terms)
 
     def _condition_terms(self, net, params) -> Dict[str, torch.Tensor]:
         """Each condition's mean square residual, a group of conditions with the same needs
@@ -251,7 +283,8 @@ class Losses:
             for j, i in enumerate(members):
                 eq = self.conditions[i][0]
                 values = {k: v[j] for k, v in parts.items()}
-                terms[eq.name] = _mean_square(self.problem.evaluate([eq], values, params)[eq.name])
+                terms[eq.name] = self._mean_square(
+                    self.problem.evaluate([eq], values, params)[eq.name], eq.name)
         return {eq.name: terms[eq.name] for eq, _, _ in self.conditions}
 
     def periodic_mismatch(self, net, p, x) -> torch.Tensor:
@@ -259,53 +292,7 @@ class Losses:
         at the paired points x (2n, n_inputs)."""
         n = len(x) // 2
         vals = evaluate_fields(net, x, p.needs, self.problem.outputs, engine=self.engine)
-        return sum(_mean_square(v[:n] - v[n:]) for v in vals.values())
-
-    def point_residuals(self, params, engine=None) -> List["PointGroup"]:
-        """Every loss term as per-point residuals r_i(x_n) (residuals in the data's units, as
-        the terms), with the input derivatives from `engine` (default: the run's): L_i is the
-        mean of r_i² over points and columns (data), over points (residuals, conditions), or
-        the sum over columns of the mean over points (periodic); causal weights aside."""
-        problem, engine = self.problem, engine or self.engine
-
-        def named(net, x, needs):
-            vals = evaluate_fields(net, x, needs, problem.outputs, engine=engine)
-            return ({problem.derivative_name(d): v for d, v in vals.items()}
-                    | {name: x[:, i] for i, name in enumerate(problem.inputs)})
-
-        cols, eqs = self.obs_cols, problem.residuals
-        roots = torch.tensor([self.residual_roots.get(e.name, 1.0) for e in eqs],
-                             dtype=self.colloc_x.dtype, device=self.colloc_x.device)
-        groups = [PointGroup([self.obs_x, self.obs_y], lambda net, x, y: net(x)[:, cols] - y,
-                             ["data"] * len(cols)),
-                  PointGroup([self.colloc_x], lambda net, x: roots * torch.stack(list(
-                      problem.evaluate(eqs, named(net, x, self.residual_needs), params).values()),
-                      1), [e.name for e in eqs])]
-        for eq, x, needs in self.conditions:
-            groups.append(PointGroup([x], lambda net, x, eq=eq, needs=needs: problem.evaluate(
-                [eq], named(net, x, needs), params)[eq.name][:, None], [eq.name]))
-        for p, x in self.periodic:
-            n = len(x) // 2
-
-            def mismatch(net, pair, p=p):  # pair (B, 2, n_in): the point on x = lo, then on hi
-                b = len(pair)
-                vals = evaluate_fields(net, torch.cat([pair[:, 0], pair[:, 1]]), p.needs,
-                                       problem.outputs, engine=engine)
-                return torch.stack([v[:b] - v[b:] for v in vals.values()], 1)
-
-            groups.append(PointGroup([torch.stack([x[:n], x[n:]], 1)], mismatch,
-                                     [p.name] * len(p.needs)))
-        return groups
-
-
-class PointGroup:
-    """Points of one or more loss terms and their residual function: `fn(net, *arrays)` maps
-    a batch (the arrays' first axis: B points) to the residuals (B, k); column c belongs to the
-    term `columns[c]`."""
-
-    def __init__(self, arrays, fn, columns):
-        self.arrays, self.fn, self.columns = arrays, fn, columns
-
+        return sum(self._mean_square(v[:n] - v[n:], p.name) for v in vals.values())
 
 
 def _compile(terms):
@@ -322,8 +309,3 @@ def _compile(terms):
 def weighted_total(terms: Dict[str, torch.Tensor], lambdas: Dict[str, float]) -> torch.Tensor:
     """L = Σ_i λ_i L_i, the loss that training (and the profile's re-fits) minimise."""
     return sum(lambdas[k] * v for k, v in terms.items())
-
-
-def _mean_square(r: torch.Tensor) -> torch.Tensor:
-    """mean r², and 0 (with a graph) for a term with no points in a time window."""
-    return r.square().mean() if r.numel() else r.sum()

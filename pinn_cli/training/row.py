@@ -26,16 +26,19 @@ def floats(tensors: Dict[str, torch.Tensor]) -> Dict[str, float]:
     return {k: v.detach().item() for k, v in tensors.items()}
 
 
-def term_gradients(terms, net, params):
-    """Per term: ∇θ L_i flattened over the network weights, and ∂L_i/∂k for each unknown."""
+def term_gradients(terms, net, params, ranks=None):
+    """Per term: ∇θ L_i flattened over the network weights, and ∂L_i/∂k for each unknown;
+    in a data-parallel fit (`ranks`, training.distributed) summed over the ranks."""
     weights, ks = list(net.parameters()), list(params.values())
     flat, dk = {}, {}
     for name, loss in terms.items():
         g = torch.autograd.grad(loss, weights + ks, retain_graph=True, allow_unused=True)
-        flat[name] = torch.cat([(gi if gi is not None else torch.zeros_like(w)).reshape(-1)
-                                for gi, w in zip(g, weights)])
-        dk[name] = {k: 0.0 if gi is None else float(gi) + 0.0  # + 0.0: no -0.0 (compiled)
-                    for k, gi in zip(params, g[len(weights):])}
+        both = torch.cat([(gi if gi is not None else torch.zeros_like(w)).reshape(-1)
+                          for gi, w in zip(g, weights + ks)])
+        both = ranks.sum(both) if ranks is not None else both
+        flat[name] = both[:len(both) - len(ks)]
+        dk[name] = {k: float(gi) + 0.0  # + 0.0: no -0.0 (compiled)
+                    for k, gi in zip(params, both[len(both) - len(ks):])}
     return flat, dk
 
 

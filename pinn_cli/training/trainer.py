@@ -10,6 +10,7 @@ from typing import Callable, Dict, List
 import torch
 
 from pinn_cli.errors import DivergedError, PinnFitError
+from pinn_cli.training.distributed import Ranks
 from pinn_cli.training.health import Health, fresh_watch
 from pinn_cli.training.losses import weighted_total
 from pinn_cli.training.optimizers import phase_optimizers, scaled_lrs
@@ -54,14 +55,17 @@ class Trainer:
 
     def __init__(self, *, net, unknowns, losses, weighting, phases: List[Phase],
                  hooks: Hooks | None = None, log_every: int = 100, checkpoint_every: int = 0,
-                 retries: int = 0, retry_lr_factor: float = 0.5):
+                 retries: int = 0, retry_lr_factor: float = 0.5, ranks=None):
         """The state is checkpointed (`hooks.on_checkpoint`) every `checkpoint_every` steps
         (0: never), at the start, at each phase end and on interruption. A divergence is
         retried up to `retries` times from the last checkpoint with every learning rate
-        multiplied by `retry_lr_factor`."""
+        multiplied by `retry_lr_factor`. `ranks` (training.distributed.Ranks): in a
+        data-parallel fit, the gradients are summed over the ranks after each backward pass
+        and a stop asked of any rank stops all of them at the same step."""
         self.net, self.unknowns, self.losses, self.weighting = net, unknowns, losses, weighting
         self.phases, self.log_every = phases, max(1, int(log_every))
         self.hooks = hooks or Hooks()
+        self.ranks = ranks or Ranks()
         self.checkpoint_every = max(0, int(checkpoint_every))
         self.retries, self.retry_lr_factor = retries, retry_lr_factor
         self.step, self.logged, self.stop, self.last_row = 0, -1, False, None
@@ -136,7 +140,7 @@ class Trainer:
 
     def _row(self, phase, terms, params, total, flat=None, dk=None):
         if flat is None:
-            flat, dk = term_gradients(terms, self.net, params)
+            flat, dk = term_gradients(terms, self.net, params, self.ranks)
         self.logged = self.step
         row = Row(self.step, phase.name, self.elapsed(),
                   floats(params), floats(terms), float(total),
@@ -186,10 +190,19 @@ class Trainer:
             for sch, st in zip(self.schedulers, sched_states):
                 sch.load_state_dict(st)
 
+    def _sum_gradients(self):
+        """The gradients summed over the ranks (nothing to do in one process)."""
+        self.ranks.sum_gradients(list(self.net.parameters()) + list(self.unknowns.raw.values()))
+
+    def _stopping(self) -> bool:
+        """Whether to stop now: asked by a signal, on this rank or any other."""
+        self.stop = self.ranks.any(self.stop)
+        return self.stop
+
     def _steps(self, phase):
         """The phase's remaining step indices: stops when asked, checkpoints when due."""
         for i in range(self.phase_step, phase.steps):
-            if self.stop:
+            if self._stopping():
                 return
             self.phase_step = i
             if self._checkpoint_due():
@@ -220,7 +233,7 @@ class Trainer:
             terms = self.losses(self.net, params)
             flat = dk = None
             if self.weighting.wants_gradients(self.step) or self._log_due():
-                flat, dk = term_gradients(terms, self.net, params)
+                flat, dk = term_gradients(terms, self.net, params, self.ranks)
                 if self.weighting.wants_gradients(self.step):
                     self.weighting.update(flat)
             total = self._weighted(terms)
@@ -232,6 +245,7 @@ class Trainer:
                 o.zero_grad(set_to_none=True)
             self.unknowns.zero_grad(set_to_none=True)
             total.backward()
+            self._sum_gradients()
             self.health.check_gradients(phase, self.step, self.net)
             for o in self.optimizers:
                 o.step()
@@ -264,10 +278,11 @@ class Trainer:
             terms = self.losses(self.net, params)
             total = self._weighted(terms)
             total.backward()
+            self._sum_gradients()
             last.update(terms=terms, params=params)
             return total
 
-        while self.phase_step < phase.steps and not self.stop:
+        while self.phase_step < phase.steps and not self._stopping():
             if self._checkpoint_due():
                 self._checkpoint()
             if self._log_due():  # the per-term gradients need a graph of their own
@@ -304,7 +319,7 @@ class Trainer:
             if self.stop:  # saved before the row below, which a resume rolls back
                 self._checkpoint()
             params, terms, total = self._evaluate(phase)
-            flat, dk = term_gradients(terms, self.net, params)
+            flat, dk = term_gradients(terms, self.net, params, self.ranks)
             if self.step != self.logged:  # the state after the phase's last update
                 self._row(phase, terms, params, total, flat, dk)
             self.hooks.on_phase_end(self.ends[phase.name])

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from pinn_cli.errors import PinnFitError
+from pinn_cli.training.point_residuals import point_residuals
 
 
 class Weighting:
@@ -223,7 +224,7 @@ def ntk_traces(net, losses, params, max_points: Optional[int] = None,
     needs = list(losses.residual_needs) + [d for _, _, nd in losses.conditions for d in nd] + \
         [d for p, _ in losses.periodic for d in p.needs]
     vectorised = hasattr(net, "taylor") and all(len(idx) <= 2 for _, idx in needs)
-    groups = losses.point_residuals(params, "taylor" if vectorised else losses.engine)
+    groups = point_residuals(losses, params, "taylor" if vectorised else losses.engine)
     weights = {n: p.detach() for n, p in net.named_parameters() if p.requires_grad}
     traces = {t: 0.0 for t in losses.kinds}
     for g in groups:

@@ -39,13 +39,14 @@ def _gpu_memory(device):
     return {"peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 4)}
 
 
-def build(cfg: DictConfig, device):
-    """The run's parts, from the composed config, in its `precision`."""
+def build(cfg: DictConfig, device, ranks=None):
+    """The run's parts, from the composed config, in its `precision`; in a data-parallel fit
+    (`ranks`, training.distributed) the loss terms evaluate this rank's shard of the points."""
     with building_in(dtype_of(cfg.precision)):
-        return _build(cfg, device)
+        return _build(cfg, device, ranks)
 
 
-def _build(cfg: DictConfig, device):
+def _build(cfg: DictConfig, device, ranks):
     problem = call(cfg.pde)
     obs = call(cfg.data, inputs=problem.inputs, outputs=problem.outputs,
                unknowns=[u.name for u in problem.unknowns], domain=problem.domain)
@@ -88,7 +89,8 @@ def _build(cfg: DictConfig, device):
                     causal_chunks=causal.get("chunks", 16),
                     residual_factors=_residual_scaling(cfg, problem, obs),
                     redraw=(col.resample_every, draw),
-                    residual_at_observations=col.include_observations, compiled=cfg.compile)
+                    residual_at_observations=col.include_observations, compiled=cfg.compile,
+                    ranks=ranks)
     autograd = cfg.derivatives.value == "autograd"
     if cfg.compile and (autograd or not taylor_applies(net, losses.derivative_needs())):
         raise PinnFitError(

@@ -20,6 +20,7 @@ from pinn_cli.io.run_plots import plot_run
 from pinn_cli.io.report import write_report
 from pinn_cli.targets import call, only_trusted_code
 from pinn_cli.training.console import Reporter
+from pinn_cli.training.distributed import Ranks, refuse_unsharded
 from pinn_cli.training.row import Row
 from pinn_cli.training.schedule import describe_end
 from pinn_cli.training.trainer import Hooks, Trainer
@@ -42,7 +43,7 @@ class _Run:
     checkpoints, fed by the trainer's hooks."""
 
     def __init__(self, *, cfg, run_dir, problem, obs, data_sha256, losses, engines, truth,
-                 weighting, phases, device, state, tracker):
+                 weighting, phases, device, state, tracker, ranks=1):
         self.cfg, self.run_dir, self.problem, self.truth = cfg, run_dir, problem, truth
         self.tracker = tracker  # io.tracking: each row also goes to MLflow or TensorBoard
         self.weighting, self.device, self.state, self.trainer = weighting, device, state, None
@@ -54,6 +55,7 @@ class _Run:
         self.base = {"pde": problem.name, "data_file": obs.file, "data_sha256": data_sha256,
                      "run_dir": str(run_dir),
                      "torch": torch.__version__, "device": str(device), "host": platform.node(),
+                     "ranks": ranks,
                      "residual_scaling": {k: r * r for k, r in losses.residual_roots.items()},
                      "derivative_engines": {k: {"engine": e, "why": why}
                                             for k, (e, why) in engines.items()}}
@@ -142,10 +144,32 @@ def fit(cfg: DictConfig):
     imports no code from the folder's config beyond pinn_cli's (targets.only_trusted_code)."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     trusted = only_trusted_code() if cfg.resume is not None else contextlib.nullcontext()
+    ranks = Ranks.from_env()
+    if not ranks.writes:  # another rank of a data-parallel fit: it writes nothing
+        _log_errors_only(ranks.rank)  # rank 0 logs the run
+        try:
+            with trusted:
+                return _fit_rank(cfg, Path(cfg.resume) if cfg.resume is not None else None,
+                                 ranks)
+        finally:
+            with contextlib.suppress(OSError):  # its Hydra folder (cli.ranks), left empty
+                run_dir.rmdir()
     with hold(run_dir), trusted:
         tracker = call(cfg.logger)  # first: a missing library stops the run before it starts
         with tracker:  # ends the tracked run with the status in summary.json
-            return _fit(cfg, run_dir, tracker)
+            return _fit(cfg, run_dir, tracker, ranks)
+
+
+def _log_errors_only(rank: int) -> None:
+    """Another rank's console: its errors only, each naming the rank."""
+    def named(record):
+        record.msg = f"rank {rank}: {record.msg}"
+        return True
+
+    root = logging.getLogger()
+    root.setLevel(logging.ERROR)
+    for handler in root.handlers:
+        handler.addFilter(named)
 
 
 def _run_name(run_dir) -> str:
@@ -154,24 +178,64 @@ def _run_name(run_dir) -> str:
     return f"{run_dir.parent.name}/{run_dir.name}" if sweep else run_dir.name
 
 
-def _fit(cfg, run_dir, tracker):
+def _start(cfg, ranks, state):
+    """The run's parts (workflows.build), the weighting and the phases, on every rank; a
+    data-parallel fit joins its process group first."""
+    device = ranks.device(setup_torch(cfg))
+    refuse_unsharded(weighting=cfg.weighting._target_, ranks=ranks,
+                     causal_epsilon=(cfg.get("causal") or {}).get("epsilon", 0.0))
+    ranks.start(device)
+    problem, obs, net, losses, unknowns = build(cfg, device, ranks)
+    weighting = call(cfg.weighting)
+    return device, problem, obs, net, losses, unknowns, weighting, _phases(cfg, problem, weighting)
+
+
+def _trainer(cfg, *, net, unknowns, losses, weighting, phases, hooks, ranks, state):
+    trainer = Trainer(
+        net=net, unknowns=unknowns, losses=losses, weighting=weighting, phases=phases,
+        hooks=hooks, log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
+        retries=cfg.max_retries if cfg.on_divergence.value == "retry" else 0,
+        retry_lr_factor=cfg.retry_lr_factor, ranks=ranks)
+    if state:
+        trainer.load_state_dict(state)
+        trainer.last_row = Row(**state["last_row"]) if state["last_row"] else None
+    return trainer
+
+
+def _fit_rank(cfg, folder, ranks):
+    """A rank other than 0: the same parts and steps as rank 0 on its shard of the points,
+    from the checkpoint of the run being resumed (`folder`) if any; writes nothing."""
+    previous, state = previous_run(cfg, folder) if folder is not None else (None, None)
+    if previous is not None and ended(cfg, folder, previous):
+        return None
+    device, problem, obs, net, losses, unknowns, weighting, phases = _start(cfg, ranks, state)
+    trainer = _trainer(cfg, net=net, unknowns=unknowns, losses=losses, weighting=weighting,
+                       phases=phases, hooks=Hooks(), ranks=ranks, state=state)
+    try:
+        outcome = trainer.run(hold_signals=True)
+    finally:
+        ranks.finish()
+    if outcome.status == "interrupted":
+        raise KeyboardInterrupt
+    return None
+
+
+def _fit(cfg, run_dir, tracker, ranks):
     previous, state = previous_run(cfg, run_dir)
     if previous is not None and ended(cfg, run_dir, previous):
         log.info("%s already ended with status %s; nothing to resume", run_dir,
                  previous["status"])
         return None
-    device = setup_torch(cfg)
-    problem, obs, net, losses, unknowns = build(cfg, device)
+    device, problem, obs, net, losses, unknowns, weighting, phases = _start(cfg, ranks, state)
     data_sha256 = same_data(obs.file, state)
     truth = {u.name: obs.truth.get(u.name, u.truth) for u in problem.unknowns}
-    weighting = call(cfg.weighting)
-    phases = _phases(cfg, problem, weighting)
     drawn = f", {len(obs.x)} of its {obs.n_available} points drawn at random (data.n_obs; " \
         "null: all)" if len(obs.x) < obs.n_available else ""
     noise = noise_phrase(cfg.data.noise, obs.file_noise)
-    log.info("%s: %d observations of %s from %s%s (%s), %d residual points, unknowns %s",
+    log.info("%s: %d observations of %s from %s%s (%s), %d residual points%s, unknowns %s",
              problem.name, len(obs.x), ",".join(obs.fields), obs.file, drawn, noise,
-             len(losses.colloc_x), ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
+             losses.n_residual_points, f", shared by {ranks.world} ranks (data-parallel)"
+             if ranks.parallel else "", ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
                                              for u in problem.unknowns))
     engines = losses.engines(net)
     for term, (engine, why) in engines.items():
@@ -181,19 +245,19 @@ def _fit(cfg, run_dir, tracker):
                   step=state["step"] if state else None)
     run = _Run(cfg=cfg, run_dir=run_dir, problem=problem, obs=obs, data_sha256=data_sha256,
                losses=losses, engines=engines, truth=truth, weighting=weighting, phases=phases,
-               device=device, state=state, tracker=tracker)
-    trainer = run.trainer = Trainer(
-        net=net, unknowns=unknowns, losses=losses, weighting=weighting, phases=phases,
-        hooks=run.hooks(), log_every=cfg.log_every, checkpoint_every=cfg.checkpoint_every,
-        retries=cfg.max_retries if cfg.on_divergence.value == "retry" else 0,
-        retry_lr_factor=cfg.retry_lr_factor)
+               device=device, state=state, tracker=tracker, ranks=ranks.world)
+    trainer = run.trainer = _trainer(cfg, net=net, unknowns=unknowns, losses=losses,
+                                     weighting=weighting, phases=phases, hooks=run.hooks(),
+                                     ranks=ranks, state=state)
     if state:
-        trainer.load_state_dict(state)
-        trainer.last_row = Row(**state["last_row"]) if state["last_row"] else None
         log.info("resuming %s from step %d (phase %s)", run_dir, state["step"],
                  phases[min(state["phase_index"], len(phases) - 1)].name)
     run.summary("running")
-    outcome = _train(trainer, run)
+    try:
+        outcome = _train(trainer, run)
+    finally:
+        ranks.finish()
+    losses.unshard()  # the diagnostics run here alone, on all the points
     # "completed" only once the plots and diagnostics are written: a kill before that leaves
     # a run that resume finishes
     done = outcome.status == "completed"

@@ -1,6 +1,7 @@
 """Every shell command in README.md and docs/ (the ```sh blocks) works as written, from a folder
 holding the repository's docs/examples, the way a reader runs it after the set-up.
 
+A data-parallel fit (`torchrun ... -m pinn_cli ARGS`) is checked as `pinn-fit ARGS`.
 Commands that finish in seconds run exactly as written: pinn-data, pinn-inspect, --help,
 --version, --cfg, resume, the example script, mkdir and ls. Commands that train (pinn-fit,
 pinn-basis, pinn-query) have their config composed as written, in this process (what `--cfg job`
@@ -100,6 +101,8 @@ def test_command_works_as_written(workspace, page, line, monkeypatch):
         line = line.replace(placeholder, folder)
     args = shlex.split(line)
     program, args = args[0], args[1:]
+    if program == "torchrun":  # a data-parallel fit: what follows -m pinn_cli, as pinn-fit's
+        program, args = "pinn-fit", args[args.index("pinn_cli") + 1:]
     if program in TRAINS and not any(a.startswith(RUN_AS_WRITTEN) for a in args):
         with initialize_config_module("pinn_cli.conf", version_base="1.3"):
             cfg = compose(CONFIGS[program], overrides=_overrides(args, root))

@@ -1,0 +1,113 @@
+"""Data-parallel fits under torchrun (gloo, two CPU processes): rank 0 writes the one run folder,
+and the two ranks take the steps one process takes, beyond rounding; a stop asked of the
+launcher ends both ranks at one step with a checkpoint that one process resumes."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import run_cli, run_dirs, summary
+from support import csv_lines, wait_for_step
+
+# float64, and short enough that rounding differences (which an optimiser amplifies along its
+# trajectory, as with any change of summation order) stay far below the tolerance
+SHORT = ["precision=float64", "schedule=pretrain_identify", "schedule.pretrain_steps=100", "schedule.identify_steps=200",
+         "schedule.lbfgs_steps=10", "arch.depth=3", "arch.width=20", "collocation.n_points=500",
+         "data.n_obs=300", "plots=false", "diagnostics=off", "log_every=50"]
+
+
+def torchrun(args, cwd, env=None):
+    """`torchrun --nproc_per_node=2 -m pinn_cli ARGS` in `cwd`, started (a Popen)."""
+    full = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | (env or {})
+    return subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                             "--nproc_per_node=2", "-m", "pinn_cli", *args], cwd=cwd, env=full,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def close(a, b, rel=1e-6):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-300)
+
+
+def same_steps(one, two):
+    """Every logged loss term and unknown of run `two` equals run `one`'s to 1e-6 relative."""
+    for name in ("losses.csv", "params.csv"):
+        ra, rb = csv_lines(one / name), csv_lines(two / name)
+        assert ra[0] == rb[0] and [r[0] for r in ra] == [r[0] for r in rb], name
+        for x, y in zip(ra[1:], rb[1:]):
+            for col, u, v in zip(ra[0][3:], x[3:], y[3:]):
+                assert close(float(u), float(v)), (name, x[0], col, u, v)
+    for k, r in summary(one)["unknowns"].items():
+        assert close(r["estimate"], summary(two)["unknowns"][k]["estimate"]), k
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    """The short run of each problem in one process: {pde: its run folder}."""
+    root = tmp_path_factory.mktemp("one")
+    for pde in ("heat1d", "burgers1d"):
+        r = run_cli([f"pde={pde}", *SHORT, f"hydra.run.dir={pde}"], root)
+        assert r.returncode == 0, r.stderr
+    return {pde: root / pde for pde in ("heat1d", "burgers1d")}
+
+
+@pytest.mark.parametrize("pde", ["heat1d", "burgers1d"])
+def test_two_ranks_take_the_steps_of_one_process(tmp_path, pde, one_process):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = torchrun([f"pde={pde}", *SHORT, "hydra.run.dir=two"], tmp_path,
+                    env={"TMPDIR": str(scratch)})
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 0, out
+    assert "shared by 2 ranks (data-parallel)" in out
+    same_steps(one_process[pde], tmp_path / "two")
+    assert summary(tmp_path / "two")["ranks"] == 2 and summary(one_process[pde])["ranks"] == 1
+    # rank 1 wrote nothing: one run folder, its own Hydra folder removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp", "two"]
+    assert not list(scratch.glob("pinn-fit-*"))
+
+
+def test_a_stopped_two_rank_run_resumes_in_one_process(tmp_path, one_process):
+    proc = torchrun(["pde=heat1d", *SHORT, "checkpoint_every=50", "hydra.run.dir=two"], tmp_path)
+    wait_for_step(tmp_path / "two", 150, proc)  # mid-way through the identify phase
+    proc.send_signal(signal.SIGTERM)  # torchrun passes it on to both ranks
+    proc.communicate(timeout=120)
+    assert summary(tmp_path / "two")["status"] == "interrupted"
+    stopped = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)["step"]
+    assert 150 <= stopped < 310
+    resumed = run_cli(["resume=two"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert summary(tmp_path / "two")["status"] == "completed"
+    same_steps(one_process["heat1d"], tmp_path / "two")
+
+
+def _rank_pid(launcher, rank):
+    """The pid of the launcher's worker process of `rank` (Linux /proc)."""
+    for child in open(f"/proc/{launcher}/task/{launcher}/children").read().split():
+        env = open(f"/proc/{child}/environ", "rb").read().split(b"\0")
+        if f"RANK={rank}".encode() in env:
+            return int(child)
+    raise AssertionError(f"no worker of rank {rank}")
+
+
+def test_a_lost_rank_ends_the_run_interrupted_and_one_process_resumes_it(tmp_path, one_process):
+    proc = torchrun(["pde=heat1d", *SHORT, "checkpoint_every=50", "hydra.run.dir=two"], tmp_path)
+    wait_for_step(tmp_path / "two", 150, proc)
+    os.kill(_rank_pid(proc.pid, 1), signal.SIGKILL)  # rank 1 dies without a word
+    out = proc.communicate(timeout=120)[0]
+    s = summary(tmp_path / "two")
+    assert s["status"] == "interrupted", out
+    assert "another rank of this data-parallel fit stopped" in s["error"]
+    assert run_cli(["resume=two"], tmp_path).returncode == 0
+    same_steps(one_process["heat1d"], tmp_path / "two")
+
+
+def test_what_is_not_data_parallel_stops_every_rank_with_one_message(tmp_path):
+    proc = torchrun(["pde=heat1d", *SHORT, "weighting=ntk"], tmp_path)
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode != 0
+    assert "weighting=ntk is not data-parallel" in out and "rank 1: weighting=ntk" in out
+    assert run_dirs(tmp_path) == []  # no run folder left
+    assert "pinn_cli/" not in out  # no traceback through pinn-fit (torchrun prints its own)
