@@ -49,12 +49,18 @@ class Ranks:
 
     def start(self, device: torch.device) -> None:
         """Join the process group: NCCL on GPUs, gloo on CPUs. torchrun sets MASTER_ADDR and
-        MASTER_PORT; under srun alone they must be exported (docs/parallel.md)."""
+        MASTER_PORT, submitit's launcher gives them; under srun alone they must be exported
+        (docs/parallel.md)."""
         if not self.parallel:
             return
         import torch.distributed as dist
 
         missing = [k for k in ("MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+        if missing and os.environ.get("SUBMITIT_EXECUTOR"):  # a job of the submitit launcher
+            from submitit.helpers import TorchDistributedEnvironment
+
+            TorchDistributedEnvironment().export()  # its first node and a port from the job id
+            missing = []
         if missing:
             raise PinnFitError(f"{self.world} ranks but {' and '.join(missing)} not set: start "
                                "the fit with torchrun, or export MASTER_ADDR (the first node's "

@@ -5,9 +5,11 @@ import os
 from pinn_cli.errors import PinnFitError
 
 # (rank, world size, rank on the machine): torchrun's variables, then those srun sets for each
-# task of a job step (not SLURM_NTASKS, which an salloc or sbatch shell holds as well)
+# task of a job step (not SLURM_NTASKS, which an salloc or sbatch shell holds as well), then
+# those of submitit's local executor (hydra/launcher=submitit_local with tasks_per_node)
 LAUNCHERS = (("RANK", "WORLD_SIZE", "LOCAL_RANK"),
-             ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"))
+             ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"),
+             ("SUBMITIT_LOCAL_GLOBALID", "SUBMITIT_LOCAL_NTASKS", "SUBMITIT_LOCAL_LOCALID"))
 
 
 def launch_rank(env=None) -> tuple:

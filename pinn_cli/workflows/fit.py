@@ -144,20 +144,33 @@ def fit(cfg: DictConfig):
     imports no code from the folder's config beyond pinn_cli's (targets.only_trusted_code)."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     trusted = only_trusted_code() if cfg.resume is not None else contextlib.nullcontext()
-    ranks = Ranks.from_env()
+    ranks, again = Ranks.from_env(), _requeued(run_dir)
     if not ranks.writes:  # another rank of a data-parallel fit: it writes nothing
         _log_errors_only(ranks.rank)  # rank 0 logs the run
+        folder = Path(cfg.resume) if cfg.resume is not None else run_dir if again else None
         try:
             with trusted:
-                return _fit_rank(cfg, Path(cfg.resume) if cfg.resume is not None else None,
-                                 ranks)
+                return _fit_rank(cfg, folder, ranks)
         finally:
             with contextlib.suppress(OSError):  # its Hydra folder (cli.ranks), left empty
                 run_dir.rmdir()
     with hold(run_dir), trusted:
         tracker = call(cfg.logger)  # first: a missing library stops the run before it starts
         with tracker:  # ends the tracked run with the status in summary.json
-            return _fit(cfg, run_dir, tracker, ranks)
+            return _fit(cfg, run_dir, tracker, ranks, again)
+
+
+REQUEUING = "hydra_plugins.hydra_submitit_launcher."  # launchers that requeue a preempted job
+
+
+def _requeued(run_dir) -> bool:
+    """Whether this is a sweep job that its launcher started again in its own folder: submitit
+    (SLURM, or local) requeues a preempted job with the same config. A new sweep's job folders
+    start empty (cli.app.WritableOutput), so a run found there is this job's own, which it
+    continues from its checkpoint as `resume` would."""
+    hydra = HydraConfig.get()
+    return hydra.mode == RunMode.MULTIRUN and (run_dir / "summary.json").exists() \
+        and str(hydra.launcher.get("_target_", "")).startswith(REQUEUING)
 
 
 def _log_errors_only(rank: int) -> None:
@@ -205,7 +218,7 @@ def _trainer(cfg, *, net, unknowns, losses, weighting, phases, hooks, ranks, sta
 def _fit_rank(cfg, folder, ranks):
     """A rank other than 0: the same parts and steps as rank 0 on its shard of the points,
     from the checkpoint of the run being resumed (`folder`) if any; writes nothing."""
-    previous, state = previous_run(cfg, folder) if folder is not None else (None, None)
+    previous, state = previous_run(cfg, folder, True) if folder is not None else (None, None)
     if previous is not None and ended(cfg, folder, previous):
         return None
     device, problem, obs, net, losses, unknowns, weighting, phases = _start(cfg, ranks, state)
@@ -220,8 +233,10 @@ def _fit_rank(cfg, folder, ranks):
     return None
 
 
-def _fit(cfg, run_dir, tracker, ranks):
-    previous, state = previous_run(cfg, run_dir)
+def _fit(cfg, run_dir, tracker, ranks, requeued=False):
+    previous, state = previous_run(cfg, run_dir, requeued)
+    if requeued and previous is not None:
+        log.info("%s: the launcher started this job again; it continues its run", run_dir)
     if previous is not None and ended(cfg, run_dir, previous):
         log.info("%s already ended with status %s; nothing to resume", run_dir,
                  previous["status"])

@@ -29,13 +29,14 @@ def ended(cfg, run_dir, previous) -> bool:
 OFF = "pinn_cli.diagnostics.identifiability.Off"
 
 
-def previous_run(cfg, run_dir):
-    """For `resume`: (the run's last summary, its checkpoint) or (None, None) for a new folder;
-    without `resume`, a folder that holds a run is refused."""
+def previous_run(cfg, run_dir, requeued: bool = False):
+    """For `resume`, or a job that its launcher `requeued`: (the run's last summary, its
+    checkpoint) or (None, None) for a new folder; otherwise a folder that holds a run is
+    refused."""
     path = run_dir / "summary.json"
     if not path.exists():
         return None, None
-    if cfg.resume is None:
+    if cfg.resume is None and not requeued:
         raise PinnFitError(f"{run_dir} already holds a run; pinn-fit never overwrites one. Start "
                            f"a new run, or continue this one with pinn-fit resume={run_dir}")
     try:

@@ -183,7 +183,7 @@ OVERRIDES = {
 }
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(picks=st.lists(st.sampled_from(sorted(OVERRIDES)), min_size=1, max_size=3, unique=True),
        data=st.data())
 def test_malformed_overrides_give_one_message(picks, data):

@@ -70,13 +70,14 @@ def test_two_ranks_take_the_steps_of_one_process(tmp_path, pde, one_process):
 
 
 def test_a_stopped_two_rank_run_resumes_in_one_process(tmp_path, one_process):
-    proc = torchrun(["pde=heat1d", *SHORT, "checkpoint_every=50", "hydra.run.dir=two"], tmp_path)
-    wait_for_step(tmp_path / "two", 150, proc)  # mid-way through the identify phase
+    # early in the pretrain phase, seconds before the run's end even on a busy machine
+    proc = torchrun(["pde=heat1d", *SHORT, "checkpoint_every=25", "hydra.run.dir=two"], tmp_path)
+    wait_for_step(tmp_path / "two", 25, proc)
     proc.send_signal(signal.SIGTERM)  # torchrun passes it on to both ranks
     proc.communicate(timeout=120)
     assert summary(tmp_path / "two")["status"] == "interrupted"
     stopped = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)["step"]
-    assert 150 <= stopped < 310
+    assert 25 <= stopped < 310
     resumed = run_cli(["resume=two"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert summary(tmp_path / "two")["status"] == "completed"
@@ -92,9 +93,10 @@ def _rank_pid(launcher, rank):
     raise AssertionError(f"no worker of rank {rank}")
 
 
+@pytest.mark.slow  # in CI's short slow form
 def test_a_lost_rank_ends_the_run_interrupted_and_one_process_resumes_it(tmp_path, one_process):
-    proc = torchrun(["pde=heat1d", *SHORT, "checkpoint_every=50", "hydra.run.dir=two"], tmp_path)
-    wait_for_step(tmp_path / "two", 150, proc)
+    proc = torchrun(["pde=heat1d", *SHORT, "checkpoint_every=25", "hydra.run.dir=two"], tmp_path)
+    wait_for_step(tmp_path / "two", 25, proc)
     os.kill(_rank_pid(proc.pid, 1), signal.SIGKILL)  # rank 1 dies without a word
     out = proc.communicate(timeout=120)[0]
     s = summary(tmp_path / "two")
@@ -111,3 +113,54 @@ def test_what_is_not_data_parallel_stops_every_rank_with_one_message(tmp_path):
     assert "weighting=ntk is not data-parallel" in out and "rank 1: weighting=ntk" in out
     assert run_dirs(tmp_path) == []  # no run folder left
     assert "pinn_cli/" not in out  # no traceback through pinn-fit (torchrun prints its own)
+
+
+def _task_pid(rank=0, timeout=60):
+    """The pid of the submitit task process of `rank` (Linux /proc), once it runs."""
+    import time
+
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        for proc in os.listdir("/proc"):
+            try:
+                env = open(f"/proc/{proc}/environ", "rb").read().split(b"\0")
+            except (OSError, ValueError):
+                continue
+            if f"SUBMITIT_LOCAL_GLOBALID={rank}".encode() in env and \
+                    f"PINN_FIT_TEST={os.getpid()}".encode() in env:
+                return int(proc)
+        time.sleep(0.1)
+    raise AssertionError("no submitit task started")
+
+
+@pytest.mark.slow  # in CI's short slow form
+def test_a_preempted_submitit_job_is_requeued_and_continues_its_run(tmp_path, one_process):
+    """submitit's USR2 (SLURM's preemption and time-limit warning) requeues the job; started
+    again in its own folder, the job continues its run from the checkpoint."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pinn_cli", "-m", "hydra/launcher=submitit_local", "pde=heat1d",
+         *SHORT, "checkpoint_every=25", "hydra.sweep.dir=sweep"], cwd=tmp_path,
+        env=os.environ | {"PINN_FIT_TEST": str(os.getpid())}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    task = _task_pid()
+    wait_for_step(tmp_path / "sweep" / "0", 25, proc)
+    os.kill(task, signal.SIGUSR2)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 0, out
+    run = tmp_path / "sweep" / "0"
+    s = summary(run)
+    assert s["status"] == "completed" and s["resumed_from_step"] >= 25
+    assert "the launcher started this job again; it continues its run" in \
+        (run / "pinn-fit.log").read_text()
+    same_steps(one_process["heat1d"], run)
+
+
+@pytest.mark.slow  # in CI's short slow form
+def test_a_submitit_sweep_of_two_task_jobs_runs_each_fit_on_two_ranks(tmp_path, one_process):
+    r = run_cli(["-m", "hydra/launcher=submitit_local", "hydra.launcher.tasks_per_node=2",
+                 "pde=heat1d", *SHORT, "hydra.sweep.dir=sweep"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    run = tmp_path / "sweep" / "0"
+    assert summary(run)["ranks"] == 2
+    same_steps(one_process["heat1d"], run)
+

@@ -328,7 +328,7 @@ def test_generated_csv_text_gives_one_message_or_usable_data(tmp_path, header, r
         _usable(obs)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=SLOW_OK)
+@settings(max_examples=50, deadline=None, suppress_health_check=SLOW_OK)
 @given(kind=st.sampled_from(["npz", "mat"]), cut=st.floats(0, 1), flip=st.integers(0, 10 ** 6),
        junk=st.binary(max_size=16))
 @example(kind="mat", cut=0.033222141674242874, flip=254670, junk=b"\x00")  # scipy's own error

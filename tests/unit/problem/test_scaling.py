@@ -111,6 +111,7 @@ def test_tiny_and_huge_coefficients_are_recovered_as_well_as_order_one(tmp_path)
     assert math.isclose(s["small"]["unknowns"]["k"]["truth"], 1e-6)
 
 
+@pytest.mark.slow  # two fits, about 16 s: in CI's short slow form
 def test_without_scaling_the_tiny_coefficient_is_not_recovered(tmp_path):
     s, out = _fit(tmp_path, "small", "scaling=off")
     assert "badly scaled" in out and "scaling=auto" in out

@@ -62,6 +62,9 @@ MARKS = {
     "navier_stokes2d_periodic": [pytest.mark.slow],
     # its observed sides are fitted with the unknowns (nine more columns): about 20 s
     "reaction_diffusion": [pytest.mark.slow],
+    # the refinement solves on fine grids: 12-35 s (in CI's short slow form)
+    "heat1d": [pytest.mark.slow],
+    "burgers1d": [pytest.mark.slow],
 }
 
 
