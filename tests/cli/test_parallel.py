@@ -1,6 +1,7 @@
 """Data-parallel fits under torchrun (gloo, two CPU processes): rank 0 writes the one run folder,
 and the two ranks take the steps one process takes, beyond rounding; a stop asked of the
 launcher ends both ranks at one step with a checkpoint that one process resumes."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -79,11 +80,24 @@ def test_two_ranks_take_the_steps_of_one_process(tmp_path, pde, one_process):
     assert not list(scratch.glob("pinn-fit-*"))
 
 
+def signalled(pids, sig):
+    """Send `sig` to the processes `pids` while they are frozen (SIGSTOP), so that it is
+    handled at the step where they stand however busy the machine is, not after a run that
+    ended first; then let them go on."""
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    for pid in pids:
+        os.kill(pid, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+
+
 def test_a_stopped_two_rank_run_resumes_in_one_process(tmp_path, one_process):
-    # early in the pretrain phase, seconds before the run's end even on a busy machine
     proc = torchrun(["pde=heat1d", *SHORT, "checkpoint_every=25", "hydra.run.dir=two"], tmp_path)
     wait_for_step(tmp_path / "two", 25, proc)
-    proc.send_signal(signal.SIGTERM)  # torchrun passes it on to both ranks
+    # SIGTERM to every rank, as torchrun passes it on (a terminal's Ctrl-C reaches each rank)
+    signalled([_rank_pid(proc.pid, 0), _rank_pid(proc.pid, 1)], signal.SIGTERM)
     proc.communicate(timeout=120)
     assert summary(tmp_path / "two")["status"] == "interrupted"
     stopped = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)["step"]
@@ -107,7 +121,10 @@ def _rank_pid(launcher, rank):
 def test_a_lost_rank_ends_the_run_interrupted_and_one_process_resumes_it(tmp_path, one_process):
     proc = torchrun(["pde=heat1d", *SHORT, "checkpoint_every=25", "hydra.run.dir=two"], tmp_path)
     wait_for_step(tmp_path / "two", 25, proc)
-    os.kill(_rank_pid(proc.pid, 1), signal.SIGKILL)  # rank 1 dies without a word
+    rank0, rank1 = _rank_pid(proc.pid, 0), _rank_pid(proc.pid, 1)
+    os.kill(rank0, signal.SIGSTOP)  # so that rank 0 cannot finish the run first
+    os.kill(rank1, signal.SIGKILL)  # rank 1 dies without a word
+    os.kill(rank0, signal.SIGCONT)
     out = proc.communicate(timeout=120)[0]
     s = summary(tmp_path / "two")
     assert s["status"] == "interrupted", out
@@ -154,7 +171,7 @@ def test_a_preempted_submitit_job_is_requeued_and_continues_its_run(tmp_path, on
         stderr=subprocess.STDOUT, text=True)
     task = _task_pid()
     wait_for_step(tmp_path / "sweep" / "0", 25, proc)
-    os.kill(task, signal.SIGUSR2)
+    signalled([task], signal.SIGUSR2)
     out = proc.communicate(timeout=300)[0]
     assert proc.returncode == 0, out
     run = tmp_path / "sweep" / "0"
