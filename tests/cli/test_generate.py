@@ -93,6 +93,7 @@ def test_existing_file_is_never_overwritten(tmp_path):
     assert _read(tmp_path / "heat1d.h5")[1]["k"] == 0.1
 
 
+@pytest.mark.slow  # about 11 s: in CI's short slow form
 def test_generated_file_fits_back_to_its_truth(tmp_path):
     """Round trip in a short form: k = 0.25 (not the shipped 0.1) from 1 % noisy sensors."""
     r = run_data(["pde=heat1d", "pde.reference.truth.k=0.25", "sampling=sensors",

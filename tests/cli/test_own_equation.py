@@ -22,6 +22,7 @@ def _own_heat(tmp_path, extra=""):
     (tmp_path / "myconf" / "pde" / "my_heat.yaml").write_text(text + extra)
 
 
+@pytest.mark.slow  # about 16 s: in CI's short slow form
 def test_the_generic_solver_gives_the_users_equation_a_classical_fit(tmp_path):
     _own_heat(tmp_path, INITIAL)
     r = run_cli(["--config-dir", "myconf", "pde=my_heat", *SHORT, "hydra.run.dir=run"], tmp_path)

@@ -157,6 +157,7 @@ def test_save_load_round_trip(oscillator, tmp_path):
         fit_query(loaded, _problem("heat1d", HEAT_IC), obs_x, obs_y, ["u"], colloc, cond)
 
 
+@pytest.mark.slow  # about 11 s: in CI's short slow form
 def test_heat_query_recovers_k_by_variable_projection(float64):
     """u_t = k u_xx over k ∈ [0.05, 0.2] (log-uniform); data on the 21 x 11 grid of the other
     heat tests, truth k = 0.1 (pde.reference) and 0.15. float64 and Adam then L-BFGS: in
