@@ -27,7 +27,7 @@ class Ranks:
 
     @classmethod
     def from_env(cls, env=None) -> "Ranks":
-        """The launcher's variables (cli.ranks.launch_rank: torchrun's, else srun's)."""
+        """The launcher's variables (training.launch.launch_rank: torchrun's, else srun's or submitit's)."""
         rank, world, local = launch_rank(env)
         return cls(rank=rank, world=world, local_rank=local)
 

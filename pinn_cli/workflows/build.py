@@ -32,13 +32,6 @@ def setup_torch(cfg):
     return torch.device(cfg.device)
 
 
-def _gpu_memory(device):
-    """The run's peak GPU memory so far (torch's allocator), for summary.json on device=cuda."""
-    if device.type != "cuda":
-        return {}
-    return {"peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 4)}
-
-
 def build(cfg: DictConfig, device, ranks=None):
     """The run's parts, from the composed config, in its `precision`; in a data-parallel fit
     (`ranks`, training.distributed) the loss terms evaluate this rank's shard of the points."""
