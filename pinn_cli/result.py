@@ -19,7 +19,8 @@ class Result:
     is unknown); `verdicts` (the identifiability line per unknown), `intervals` (95 %, lo and
     hi) and `warnings` from the diagnostics; `losses` at the end per term; `trajectories`: the
     columns of params.csv as arrays (step, elapsed_s, each unknown, dL:term/dunknown; not
-    compared by ==); `report`: the folder's report.html, if any."""
+    compared by ==); `report`: the folder's report.html, if any; `field_errors`: each unknown
+    field's relative L2 error, and `field(name)` its values on the grid (fields/NAME.h5)."""
     folder: Path
     status: str
     estimates: Dict[str, float]
@@ -30,6 +31,8 @@ class Result:
     intervals: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
     trajectories: Dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    # unknown fields: name -> relative L2 error against the truth (None: no truth)
+    field_errors: Dict[str, Optional[float]] = field(default_factory=dict)
     error: Optional[str] = None
 
     @property
@@ -37,6 +40,18 @@ class Result:
         """The run's report.html (runs with plots=true), or None where the folder has none."""
         path = self.folder / "report.html"
         return path if path.is_file() else None
+
+    def field(self, name: str) -> Dict[str, np.ndarray]:
+        """The unknown field `name` as the run wrote it: the grid axes by input, `value`, and
+        `truth` and `sensitivity` where written (fields/NAME.h5)."""
+        import h5py
+
+        path = self.folder / "fields" / f"{name}.h5"
+        if name not in self.field_errors or not path.is_file():
+            raise PinnFitError(f"{self.folder} holds no unknown field {name!r}; its fields: "
+                               f"{sorted(self.field_errors) or 'none'}")
+        with h5py.File(path, "r") as h5:
+            return {k: np.asarray(h5[k]) for k in h5}
 
     def to_frame(self):
         """The trajectories as a pandas DataFrame (pandas is not a dependency of pinn-fit)."""
@@ -54,6 +69,9 @@ class Result:
             lines.append(f"  {name} = {value:.6g}" + (
                 f" (truth {self.truth[name]:.6g}, error {100 * err:.3g} %)" if err is not None
                 else ""))
+        lines += [f"  field {name}: " + ("no truth to score against" if err is None else
+                                         f"relative L2 error {100 * err:.3g} %")
+                  for name, err in self.field_errors.items()]
         return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
 
 
@@ -101,4 +119,5 @@ def read_result(folder: Path) -> Result:
         truth={k: u["truth"] for k, u in run.unknowns.items()},
         errors={k: u["rel_error"] for k, u in run.unknowns.items()},
         losses=dict(run.losses), verdicts=dict(run.verdicts), intervals=intervals,
-        warnings=warnings, trajectories=trajectories, error=run.error)
+        warnings=warnings, trajectories=trajectories, error=run.error,
+        field_errors={k: f["rel_l2"] for k, f in run.fields.items()})

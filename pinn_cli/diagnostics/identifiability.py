@@ -62,6 +62,10 @@ class Quick:
             log.warning("%s", w)
         named = bool((problem.reference or {}).get("solver"))
         try:
+            if problem.fields:
+                raise ValueError(f"the classical fit, its sensitivity and the Cramér–Rao bound "
+                                 f"cover scalar unknowns; the unknown fields "
+                                 f"{problem.field_names} are scored in fields/ (docs/fields.md)")
             model = SolverModel(problem, obs) if named else reference_model(problem, obs)
         except ValueError as err:
             why = str(err) if named else \

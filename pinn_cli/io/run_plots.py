@@ -23,17 +23,18 @@ def plot_run(run_dir: Path, truth: Dict[str, float | None]) -> None:
     phases = _phase_starts(params)
 
     names = list(truth)
-    fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.6 * len(names)), squeeze=False)
-    for ax, k in zip(axes[:, 0], names):
-        ax.plot(params["step"], params[k], label="estimate")
-        if truth[k] is not None:
-            ax.axhline(truth[k], color="k", ls="--", lw=1, label="truth")
-        ax.set_ylabel(k)
-        ax.set_title(f"{k}: estimate over the steps", fontsize=9)
-        _mark(ax, phases)
-        ax.legend(loc="best", fontsize=8)
-    axes[-1, 0].set_xlabel("step")
-    _save(fig, run_dir / "params.png")
+    if names:  # scalar unknowns (a run of unknown fields only has none)
+        fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.6 * len(names)), squeeze=False)
+        for ax, k in zip(axes[:, 0], names):
+            ax.plot(params["step"], params[k], label="estimate")
+            if truth[k] is not None:
+                ax.axhline(truth[k], color="k", ls="--", lw=1, label="truth")
+            ax.set_ylabel(k)
+            ax.set_title(f"{k}: estimate over the steps", fontsize=9)
+            _mark(ax, phases)
+            ax.legend(loc="best", fontsize=8)
+        axes[-1, 0].set_xlabel("step")
+        _save(fig, run_dir / "params.png")
 
     terms = [c for c in losses if c not in ("step", "phase", "elapsed_s", "causal_min")]
     fig, ax = plt.subplots(figsize=(7, 4))

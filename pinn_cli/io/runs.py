@@ -37,6 +37,7 @@ class Run:
     # the diagnostics' warnings (not converged, pinned at a bound, ...); None: no diagnostics
     warnings: Optional[List[str]] = None
     readable: bool = True  # False: its config could not be read (status says why)
+    fields: Dict[str, dict] = field(default_factory=dict)  # unknown field -> rel_l2 (or None)
 
 
 def flat(node, prefix="") -> Dict[str, object]:
@@ -160,6 +161,9 @@ def _load_summary(path: Path) -> dict:
         u = _mapping(u, f"unknowns.{name}")
         unknowns[name] = {k: _number(u.get(k), f"unknowns.{name}.{k}")
                           for k in ("estimate", "truth", "rel_error")}
+    fields = {name: {"rel_l2": _number(_mapping(f, f"fields.{name}").get("rel_l2"),
+                                       f"fields.{name}.rel_l2")}
+              for name, f in _mapping(s.get("fields"), "fields").items()}
     losses = {t: _number(v, f"final_losses.{t}")
               for t, v in _mapping(s.get("final_losses"), "final_losses").items()}
     ident = _mapping(s.get("identifiability"), "identifiability")
@@ -173,7 +177,8 @@ def _load_summary(path: Path) -> dict:
     error = s.get("error")
     return dict(status=s["status"], unknowns=unknowns, losses=losses, verdicts=verdicts,
                 wall=_number(s.get("wall_seconds"), "wall_seconds"),
-                error=None if error is None else str(error), warnings=warnings)
+                error=None if error is None else str(error), warnings=warnings,
+                fields=fields)
 
 
 def read_run(folder: Path) -> Run:
@@ -191,7 +196,7 @@ def read_run(folder: Path) -> Run:
     except Unreadable as err:
         return Run(folder, config, _unreadable(folder, err))
     return Run(folder, config, s["status"], s["unknowns"], s["losses"], s["wall"],
-               s["verdicts"], s["error"], warnings=s["warnings"])
+               s["verdicts"], s["error"], warnings=s["warnings"], fields=s["fields"])
 
 
 def _unreadable(folder: Path, err) -> str:
@@ -288,6 +293,11 @@ def _row(keys, group: List[Run]) -> Dict[str, object]:
         said = [r.verdicts[name] for r in group if name in r.verdicts]
         row[f"{name}_identifiable"] = (
             f"{sum(', identifiable' in v for v in said)}/{len(said)}" if said else None)
+    for name in sorted({n for r in group for n in r.fields}):  # unknown fields: rel. L2 error
+        err = _stats([r.fields.get(name, {}).get("rel_l2") for r in group])
+        row |= {name: None, f"{name}_std": None, f"{name}_truth": None,
+                f"{name}_rel_error": err[0], f"{name}_rel_error_std": err[1],
+                f"{name}_identifiable": None}
     diagnosed = [r for r in group if r.warnings is not None]
     row["warned"] = (f"{sum(bool(r.warnings) for r in diagnosed)}/{len(diagnosed)}"
                      if diagnosed else None)

@@ -33,6 +33,7 @@ from omegaconf import OmegaConf
 
 from pinn_cli.errors import PinnFitError
 from pinn_cli.problem.expressions import as_tensor_like, compile_torch, default_symbol, parse
+from pinn_cli.problem.fields import FieldUnknown
 from pinn_cli.problem.hard import exact_conditions, parse_hard
 from pinn_cli.problem.unknowns import Unknown
 from pinn_cli.targets import imported
@@ -93,10 +94,16 @@ class Problem:
                                    "with hi > lo")
         self.outputs = list(outputs)
         self.constants = dict(constants or {})
-        self.unknowns = [Unknown(name=k, **_plain(v)) for k, v in unknowns.items()]
-        if not self.unknowns:
+        specs = {k: {a: b for a, b in _plain(v).items() if b is not None}
+                 for k, v in unknowns.items()}
+        self.unknowns = [_scalar(k, v) for k, v in specs.items() if "field" not in v]
+        # unknown fields (pinn_cli.problem.fields): outputs of networks of their own
+        self.fields = [_field(k, v) for k, v in specs.items() if "field" in v]
+        for f in self.fields:
+            f.check(self.inputs, self.outputs)
+        if not self.unknowns and not self.fields:
             raise PinnFitError("pde.unknowns is empty: an inverse problem needs at least one "
-                               "unknown coefficient")
+                               "unknown coefficient or field")
         self.residuals = [self._equation(k, v, f"pde.residuals.{k}")
                           for k, v in _plain(residuals).items()]
         self.conditions = []
@@ -123,6 +130,11 @@ class Problem:
         self.hard = {k: parse_hard(k, v, self.inputs, self.outputs, self.constants,
                                    [u.name for u in self.unknowns])
                      for k, v in (_plain(hard) or {}).items()}
+
+    @property
+    def field_names(self) -> List[str]:
+        """The unknown fields' names (pde.unknowns entries with `field`)."""
+        return [f.name for f in getattr(self, "fields", [])]
 
     @property
     def periodic_losses(self) -> List[Periodic]:
@@ -159,7 +171,7 @@ class Problem:
     def derivative_symbol(self, name: str) -> Derivative | None:
         """'u_xt' -> ('u', (i_x, i_t)); None if the name is not a derivative of a field."""
         field, sep, suffix = name.partition("_")
-        if not sep or field not in self.outputs or not suffix:
+        if not sep or field not in self.outputs + self.field_names or not suffix:
             return None
         idx, rest = [], suffix
         while rest:
@@ -181,7 +193,7 @@ class Problem:
         if not isinstance(spec, str):
             raise PinnFitError(f"{where}: expected an equation string, got {spec!r}")
         params = [u.name for u in self.unknowns]
-        declared = self.inputs + self.outputs + params + list(self.constants)
+        declared = self.inputs + self.outputs + self.field_names + params + list(self.constants)
         # Derivative symbols are created on demand: any name <field>_<inputs>.
         if "=" in spec.replace("==", ""):
             lhs, _, rhs = spec.partition("=")
@@ -192,14 +204,14 @@ class Problem:
         for sym in sorted(expr.free_symbols, key=lambda s: s.name):
             symbols.append(sym)
             if sym.name in declared:
-                if sym.name in self.outputs:
+                if sym.name in self.outputs + self.field_names:
                     needs.append((sym.name, ()))
                 continue
             d = self.derivative_symbol(sym.name)
             if d is None:
                 raise PinnFitError(
                     f"{where}: symbol '{sym.name}' in {spec!r} is not declared. Declared: inputs "
-                    f"{self.inputs}, fields {self.outputs}, unknowns {params}, constants "
+                    f"{self.inputs}, fields {self.outputs + self.field_names}, unknowns {params}, constants "
                     f"{list(self.constants)}; derivatives are written <field>_<inputs> like "
                     f"{self.outputs[0]}_{self.inputs[0]}. Fix the equation or declare the symbol.")
             needs.append(d)
@@ -244,6 +256,31 @@ class Problem:
             r = as_tensor_like(r, next(iter(values.values())))
             out[eq.name] = r
         return out
+
+
+def _scalar(name, spec) -> Unknown:
+    """A scalar unknown; keys only a field takes are refused, naming the key."""
+    only = sorted(set(spec) & {"width", "depth"})
+    if only:
+        raise PinnFitError(f"pde.unknowns.{name}.{only[0]}: only an unknown field takes "
+                           f"{only[0]}; declare the inputs it varies over with field: [x, ...], "
+                           "or drop the key")
+    return Unknown(name=name, **spec)
+
+
+def _field(name, spec) -> FieldUnknown:
+    """An unknown field; keys only a scalar takes are refused, naming the key."""
+    spec = dict(spec)
+    inputs = spec.pop("field")
+    other = sorted(set(spec) - {"guess", "transform", "scale", "truth", "width", "depth"})
+    if other:
+        raise PinnFitError(f"pde.unknowns.{name}.{other[0]}: an unknown field does not take "
+                           f"{other[0]}; it takes guess, transform (log or identity), scale, "
+                           "truth (an expression in its inputs), width and depth")
+    if "guess" not in spec:
+        raise PinnFitError(f"pde.unknowns.{name}.guess is missing: give the field's guess, "
+                           "a constant it starts from")
+    return FieldUnknown(name=name, inputs=inputs, **spec)
 
 
 def _plain(node):

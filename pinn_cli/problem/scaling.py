@@ -57,6 +57,9 @@ def residual_factors(problem: Problem, stats: Dict[str, Tuple[float, float]]
     mags |= {u.name: abs(u.guess) or abs(u.scale) for u in problem.unknowns}
     mags |= {k: abs(float(v)) for k, v in problem.constants.items()}
     mags |= {f: math.hypot(*stats[f]) if f in stats else 1.0 for f in problem.outputs}
+    # an unknown field varies on the scale of its guess (scale, for identity) over the domain
+    spread = {f.name: abs(f.guess) if f.transform == "log" else f.scale for f in problem.fields}
+    mags |= {f.name: abs(f.guess) or f.scale for f in problem.fields}
     out = {}
     for eq in problem.residuals:
         if eq.expr is None:
@@ -65,7 +68,7 @@ def residual_factors(problem: Problem, stats: Dict[str, Tuple[float, float]]
             d = problem.derivative_symbol(s.name) if s.name not in mags else None
             if d is not None:
                 field, idx = d
-                mags[s.name] = stats.get(field, (0.0, 1.0))[1] / math.prod(
+                mags[s.name] = spread.get(field, stats.get(field, (0.0, 1.0))[1]) / math.prod(
                     width[problem.inputs[i]] for i in idx)
         try:
             r = _magnitude(eq.expr, mags)

@@ -26,10 +26,15 @@ class Scaling(Enum):
 @dataclass
 class UnknownConf:
     guess: float = MISSING
-    truth: Optional[float] = None
+    # a scalar's true value; a field's: an expression in its inputs (problem.fields)
+    truth: Optional[Any] = None
     transform: Transform = Transform.identity
     scale: float = 1.0
     bounds: Optional[List[float]] = None
+    # an unknown field: the inputs it varies over, e.g. [x, y], and its network's size
+    field: Optional[List[str]] = None
+    width: Optional[int] = None
+    depth: Optional[int] = None
 
 
 @dataclass

@@ -28,6 +28,11 @@ class Unknown:
 
     def __post_init__(self):
         where = f"pde.unknowns.{self.name}"
+        if self.truth is not None and (isinstance(self.truth, (str, bool))
+                                       or not math.isfinite(float(self.truth))):
+            raise PinnFitError(f"{where}.truth={self.truth!r}: a scalar unknown's truth is a "
+                               "finite number (an expression is the truth of an unknown field, "
+                               "declared with field: [inputs])")
         if not math.isfinite(self.guess):
             raise PinnFitError(f"{where}.guess={self.guess}: give a finite number")
         if not math.isfinite(self.scale) or self.scale == 0 or \
@@ -76,9 +81,13 @@ def physical(unknowns: Sequence[Unknown], raw: Sequence[float]) -> Dict[str, flo
 class Unknowns(nn.Module):
     """The trainable raw values θ of a problem's unknowns; `physical()` gives k = transform(θ)."""
 
-    def __init__(self, unknowns: Sequence[Unknown], dtype: torch.dtype | None = None):
-        """θ in `dtype` (default: torch's default dtype), made from the guess in that dtype."""
+    def __init__(self, unknowns: Sequence[Unknown], dtype: torch.dtype | None = None,
+                 fields: nn.Module | None = None):
+        """θ in `dtype` (default: torch's default dtype), made from the guess in that dtype;
+        `fields`: the unknown fields' networks (pinn_cli.problem.fields.FieldNets), trained
+        with the unknowns (their learning rate, frozen where the unknowns are)."""
         super().__init__()
+        self.fields = fields
         self.specs = {u.name: u for u in unknowns}
         self.raw = nn.ParameterDict({
             u.name: nn.Parameter(torch.tensor(u.to_raw(u.guess), dtype=dtype))

@@ -27,7 +27,8 @@ class Losses:
     def __init__(self, problem: Problem, obs_x, obs_y, obs_fields, colloc_x, condition_x,
                  *, engine: str = "auto", periodic_x=(), causal_epsilon: float = 0.0,
                  causal_chunks: int = 16, residual_factors=None, redraw=None,
-                 residual_at_observations: bool = False, compiled: bool = False, ranks=None):
+                 residual_at_observations: bool = False, compiled: bool = False, ranks=None,
+                 fields=None):
         """`condition_x`: the points of each of problem.conditions; `periodic_x`: for each of
         problem.periodic_losses, 2n points, the first n on the face input = lo and the next n
         the same points with input = hi (pinn_cli.io.collocation.sample_periodic);
@@ -42,8 +43,12 @@ class Losses:
         residual's network pass instead of a pass of its own (a time window, a redraw and a
         precision change keep that order); `compiled`: the terms and their gradients through
         torch.compile (`_compile`); `ranks`: a data-parallel fit's training.distributed.Ranks,
-        whose shard of every point set this rank evaluates (default: one process)."""
-        self.problem, self.engine = problem, engine
+        whose shard of every point set this rank evaluates (default: one process); `fields`:
+        the unknown fields' networks (pinn_cli.problem.fields.FieldNets), which give the
+        values and derivatives of the fields problem.field_names in the equations."""
+        self.problem, self.engine, self.fields = problem, engine, fields
+        if problem.fields and fields is None:
+            raise ValueError(f"problem {problem.name} has unknown fields: pass their networks")
         self.ranks = ranks or Ranks()
         self._terms = _compile(self.terms) if compiled else self.terms
         self.redraw_every, self.draw = redraw if redraw else (0, None)
@@ -228,8 +233,16 @@ class Losses:
             self.causal_epsilon)
         return terms
 
-    def _named(self, net, x, needs):
-        vals = evaluate_fields(net, x, needs, self.problem.outputs, engine=self.engine)
+    def _named(self, net, x, needs, engine=None):
+        """{name: tensor (N,)}: the inputs, and the fields and derivatives `needs` at x, those
+        of the solution from `net`, those of unknown fields from their networks."""
+        engine, outputs = engine or self.engine, self.problem.outputs
+        vals = evaluate_fields(net, x, [d for d in needs if d[0] in outputs], outputs,
+                               engine=engine)
+        coefficients = [d for d in needs if d[0] not in outputs]
+        if coefficients:
+            vals |= evaluate_fields(self.fields, x, coefficients, self.fields.names,
+                                    engine=engine)
         named = {self.problem.derivative_name(d): v for d, v in vals.items()}
         return named | {name: x[:, i] for i, name in enumerate(self.problem.inputs)}
 

@@ -165,6 +165,11 @@ class Continuation(Schedule):
         if not self.values:
             return
         names = [u.name for u in problem.unknowns]
+        if not names:
+            raise PinnFitError(
+                f"schedule=continuation steps a scalar unknown, and problem '{problem.name}' has "
+                f"none (its unknowns are the fields {problem.field_names}); choose another "
+                "schedule, e.g. schedule=pretrain_identify, or schedule.values=[] for no stages")
         if self.unknown not in names:
             u = problem.unknowns[0]
             raise PinnFitError(

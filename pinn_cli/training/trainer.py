@@ -192,7 +192,7 @@ class Trainer:
 
     def _sum_gradients(self):
         """The gradients summed over the ranks (nothing to do in one process)."""
-        self.ranks.sum_gradients(list(self.net.parameters()) + list(self.unknowns.raw.values()))
+        self.ranks.sum_gradients(list(self.net.parameters()) + list(self.unknowns.parameters()))
 
     def _stopping(self) -> bool:
         """Whether to stop now: asked by a signal, on this rank or any other."""

@@ -57,8 +57,18 @@ def no_conditions(problem: Problem, command: str) -> PinnFitError:
         f"  used as: {command} hydra.searchpath=[file://DIR] pde=my_{problem.name}{data} ...")
 
 
-def problem_with_conditions(cfg: DictConfig, command: str) -> Problem:
+def scalar_problem(cfg: DictConfig, command: str) -> Problem:
+    """The problem, refused when it has unknown fields: a basis spans scalar unknowns."""
     problem = call(cfg.pde)
+    if problem.fields:
+        raise PinnFitError(f"{command}: problem {problem.name} has unknown fields "
+                           f"{problem.field_names}; an IP-Basis is trained over ranges of scalar "
+                           f"unknowns only: fit it with pinn-fit pde={problem.name}")
+    return problem
+
+
+def problem_with_conditions(cfg: DictConfig, command: str) -> Problem:
+    problem = scalar_problem(cfg, command)
     if not problem.conditions:
         raise no_conditions(problem, command)
     return problem

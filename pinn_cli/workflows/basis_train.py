@@ -14,9 +14,9 @@ from pinn_cli.basis.ranges import ranges_for
 from pinn_cli.diagnostics.classical import finite
 from pinn_cli.errors import PinnFitError
 from pinn_cli.problem.problem import Problem
-from pinn_cli.targets import call
 from pinn_cli.training.precision import building_in, dtype_of, use_threads
-from pinn_cli.workflows.basis_common import conditions_of, no_conditions, run_info, write_json
+from pinn_cli.workflows.basis_common import (conditions_of, no_conditions, run_info,
+                                             scalar_problem, write_json)
 
 log = logging.getLogger("pinn-basis")
 
@@ -49,7 +49,7 @@ def train_offline(cfg: DictConfig) -> Path:
                            "start a new run (another hydra.run.dir)")
     use_threads(cfg.threads)
     with building_in(dtype_of(cfg.basis.precision)):
-        problem = call(cfg.pde)
+        problem = scalar_problem(cfg, "pinn-basis")
         ranges = _ranges(cfg.basis, problem)
         basis, summary = _train(cfg.basis, problem, ranges, run_dir)
     return _write(cfg.basis, problem, basis, summary, run_dir)

@@ -11,6 +11,7 @@ from pinn_cli.errors import PinnFitError
 from pinn_cli.io.collocation import draw_points, sample_box, sample_periodic
 from pinn_cli.model.derivatives import taylor_applies
 from pinn_cli.model.nets import hard_constrained, periodic_embedded
+from pinn_cli.problem.fields import FieldNets
 from pinn_cli.problem.scaling import WELL_SCALED, choose, residual_factors
 from pinn_cli.problem.unknowns import Unknowns
 from pinn_cli.targets import call
@@ -76,6 +77,9 @@ def _build(cfg: DictConfig, device, ranks):
     draw = lambda k, n, dtype: torch.as_tensor(
         sample_box(problem.domain, n, col.sampler, cfg.seed + 7919 * k, dtype=dtype), device=device)
     causal = cfg.get("causal") or {}
+    fields = FieldNets(problem.fields, problem.inputs, problem.domain) if problem.fields \
+        else None
+    unknowns = Unknowns(problem.unknowns, fields=fields).to(device)
     losses = Losses(problem, obs_x, tensor(obs.y), obs.fields, tensor(colloc), cond_x,
                     engine=cfg.derivatives.value, periodic_x=periodic_x,
                     causal_epsilon=causal.get("epsilon", 0.0),
@@ -83,7 +87,7 @@ def _build(cfg: DictConfig, device, ranks):
                     residual_factors=_residual_scaling(cfg, problem, obs),
                     redraw=(col.resample_every, draw),
                     residual_at_observations=col.include_observations, compiled=cfg.compile,
-                    ranks=ranks)
+                    ranks=ranks, fields=unknowns.fields)
     autograd = cfg.derivatives.value == "autograd"
     if cfg.compile and (autograd or not taylor_applies(net, losses.derivative_needs())):
         raise PinnFitError(
@@ -91,7 +95,6 @@ def _build(cfg: DictConfig, device, ranks):
             + ("with derivatives=autograd; set compile=false or derivatives=auto" if autograd else
                "(a derivative of order > 2, or a network without Taylor propagation); set "
                "compile=false"))
-    unknowns = Unknowns(problem.unknowns).to(device)
     return problem, obs, net, losses, unknowns
 
 

@@ -11,8 +11,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from pinn_cli.diagnostics.field_trust import field_sensitivity
 from pinn_cli.diagnostics.profile import Refit
 from pinn_cli.errors import PinnFitError
+from pinn_cli.io.field_files import write_fields
 from pinn_cli.io.lock import hold
 from pinn_cli.io.observations import noise_phrase
 from pinn_cli.io.record import RunRecorder, read_csv
@@ -250,8 +252,10 @@ def _fit(cfg, run_dir, tracker, ranks, requeued=False):
     log.info("%s: %d observations of %s from %s%s (%s), %d residual points%s, unknowns %s",
              problem.name, len(obs.x), ",".join(obs.fields), obs.file, drawn, noise,
              losses.n_residual_points, f", shared by {ranks.world} ranks (data-parallel)"
-             if ranks.parallel else "", ", ".join(f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})"
-                                             for u in problem.unknowns))
+             if ranks.parallel else "", ", ".join(
+                 [f"{u.name} (guess {u.guess:g}, truth {truth[u.name]})" for u in problem.unknowns]
+                 + [f"field {f.name}({','.join(f.inputs)}) (guess {f.guess:g})"
+                    for f in problem.fields]))
     engines = losses.engines(net)
     for term, (engine, why) in engines.items():
         log.info("loss term %s (%s): %s engine; %s", term, losses.kinds[term], engine, why)
@@ -276,7 +280,8 @@ def _fit(cfg, run_dir, tracker, ranks, requeued=False):
     # "completed" only once the plots and diagnostics are written: a kill before that leaves
     # a run that resume finishes
     done = outcome.status == "completed"
-    report = run.summary("running" if done else outcome.status)
+    fields = _fields(cfg, run_dir, problem, obs, net, losses, unknowns)
+    report = run.summary("running" if done else outcome.status, **fields)
     _plots(cfg, run_dir, truth)
     identifiability = {}
     if done:
@@ -288,7 +293,7 @@ def _fit(cfg, run_dir, tracker, ranks, requeued=False):
             refit=Refit(net, unknowns, losses, weighting.lambdas))
         if diagnostics:
             identifiability = {"identifiability": verdicts(diagnostics)}
-        report = run.summary(outcome.status, **identifiability)
+        report = run.summary(outcome.status, **identifiability, **fields)
     for name, r in report.items():
         err = f", truth {r['truth']:.6g}, error {100 * r['rel_error']:.3f} %" \
             if r["rel_error"] is not None else ""
@@ -298,7 +303,18 @@ def _fit(cfg, run_dir, tracker, ranks, requeued=False):
              f"open {page}" if page else run_dir)
     if outcome.status == "interrupted":
         raise KeyboardInterrupt
-    return objective(report, trainer.last_row)
+    return objective(report, trainer.last_row, fields.get("fields"))
+
+
+def _fields(cfg, run_dir, problem, obs, net, losses, unknowns) -> dict:
+    """summary.json's `fields` block, with fields/ written (nothing without unknown fields)."""
+    if not problem.fields:
+        return {}
+    trust = field_sensitivity(problem, losses, net, unknowns.physical())
+    for entry in trust.values():
+        log.info("%s", entry["verdict"])
+    return {"fields": write_fields(run_dir, problem, unknowns.fields, obs.file, trust,
+                                   cfg.plots)}
 
 
 def _plots(cfg, run_dir, truth):

@@ -80,13 +80,27 @@ def write(path: Path, coords, values, layout, attrs) -> None:
         raise
 
 
+def _field_truths(problem) -> dict:
+    """Each unknown field's truth as a numpy function of its inputs, for the solver."""
+    if problem.fields and not problem.reference.get("solver"):
+        raise PinnFitError(f"pde={problem.name} has unknown fields "
+                           f"{problem.field_names}, which the generic solver does not take: "
+                           "name a solver of your own under pde.reference.solver "
+                           "(docs/reference-solver.md)")
+    missing = [f.name for f in problem.fields if f.truth is None]
+    if missing:
+        raise PinnFitError(f"pinn-data needs the truth of the unknown field '{missing[0]}': "
+                           f"give pde.unknowns.{missing[0]}.truth, an expression in its inputs")
+    return {f.name: f.truth_function() for f in problem.fields}
+
+
 def generate(cfg: DictConfig) -> Path:
     problem = call(cfg.pde)
     if problem.reference is None:
         raise PinnFitError(f"pde={problem.name} has no pde.reference: add one with the true "
                            "unknowns and a grid (reference: {truth: {...}, grid: {...}}; a "
                            "solver is optional, docs/reference-solver.md)")
-    truth = {k: float(v) for k, v in problem.reference["truth"].items()}
+    truth = {k: float(v) for k, v in (problem.reference.get("truth") or {}).items()}
     names = [u.name for u in problem.unknowns]
     if sorted(truth) != sorted(names):
         raise PinnFitError(f"pde.reference.truth gives {sorted(truth)}; give a value for each "
@@ -100,7 +114,7 @@ def generate(cfg: DictConfig) -> Path:
                            "out=FILE.h5 or pass overwrite=true")
     if not out.parent.is_dir():
         raise PinnFitError(f"out={cfg.out}: folder '{out.parent}' does not exist; create it first")
-    axes, fields = solve(problem, truth)
+    axes, fields = solve(problem, truth | _field_truths(problem))
     rng = np.random.default_rng(cfg.seed)
     sampling = cfg.sampling.value
     coords, values, layout = observe(axes, fields, sampling, cfg.n_points, cfg.n_sensors, rng)
@@ -110,7 +124,7 @@ def generate(cfg: DictConfig) -> Path:
     coords = {cfg.data.coords.get(i, i): a for i, a in coords.items()}
     values = {cfg.data.fields.get(f, f): v for f, v in values.items()}
     overrides = " ".join(HydraConfig.get().overrides.task)
-    write(out, coords, values, layout, truth | {
+    write(out, coords, values, layout, truth | {f.name: str(f.truth) for f in problem.fields} | {
         "pde": problem.name, "layout": layout, "sampling": sampling, "noise": cfg.noise,
         "seed": cfg.seed, "solver": problem.reference.get("solver") or "generic (from the equations)",
         "equations": "; ".join(eq.text for eq in problem.residuals),

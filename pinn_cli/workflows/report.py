@@ -28,10 +28,12 @@ def verdicts(diagnostics):
             "warnings": diagnostics.get("warnings", [])}
 
 
-def objective(report, row) -> float:
+def objective(report, row, fields=None) -> float:
     """What a sweeper minimises (hydra/sweeper=optuna): the largest relative error of the
-    unknowns when every truth is known, else the final weighted loss."""
-    errors = [r["rel_error"] for r in report.values()]
+    unknowns (of an unknown field: its relative L2 error) when every truth is known, else the
+    final weighted loss."""
+    errors = [r["rel_error"] for r in report.values()] + \
+        [f["rel_l2"] for f in (fields or {}).values()]
     if errors and None not in errors:
         return max(errors)
     return row.total if row else float("inf")

@@ -23,6 +23,8 @@ PDES = sorted(p.stem for p in (REPO / "conf" / "pde").glob("*.yaml"))
 
 def _expected_refusal(pde, variant, problem):
     """The message an option that does not apply must give, or None where it applies."""
+    if variant == "schedule=continuation" and not problem.unknowns:
+        return "schedule=continuation steps a scalar unknown"
     if variant == "schedule=continuation" and "beta" not in [u.name for u in problem.unknowns]:
         return "schedule.unknown=beta: problem .* has no unknown 'beta'"
     if variant in ("schedule=marching", "causal.epsilon=1.0") and "t" not in problem.inputs:
