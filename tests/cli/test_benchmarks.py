@@ -7,6 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import burgers_raissi  # noqa: E402
+import fields  # noqa: E402
 import vs_deepxde  # noqa: E402
 
 NU = vs_deepxde.TRUTH["nu"]
@@ -90,3 +91,15 @@ def test_flow_targets_count_silent_misses_coverage_and_the_worst_run():
     assert lines["coverage 3/4"] is False and lines["slowest run 700 s"] is False
     silent = flows.targets([_flow(0, 0.5, False)])
     assert ("excluded truths without a warning: 1 ['c0.5']", False) in silent
+
+
+def test_field_targets_take_the_worst_run_and_count_a_failed_one():
+    row = lambda noise, err, wall=60.0: {"problem": "p", "noise": noise, "rel_l2_pct": err,
+                                         "wall_s": wall}
+    lines, ok = fields.summarise([row(0.0, 1.0), row(0.0, 1.9), row(0.01, 4.0)])
+    assert ok and lines[1] == "p | 0 | 2 | 1.45 % | 1.90 % | <= 2 %: met | 60 s"
+    assert not fields.summarise([row(0.0, 1.0), row(0.0, 2.1)])[1]
+    assert not fields.summarise([row(0.01, 1.0, wall=601.0)])[1]
+    failed = {"problem": "p", "noise": 0.0, "status": "exit 1", "wall_s": 3.0}
+    lines, ok = fields.summarise([row(0.0, 1.0), failed])
+    assert not ok and "inf %" in lines[1]
