@@ -30,8 +30,9 @@ FIELD_TRANSFORMS = ("log", "identity")
 @dataclass
 class FieldUnknown:
     """An unknown field `name`(inputs): its guess (a constant), transform, the network that
-    represents it (`width` × `depth`, tanh) and, optionally, its truth as an expression in its
-    inputs (e.g. "0.1*(1 + 0.5*tanh((x - 0.5)/0.1))") that the run scores against."""
+    represents it (`width` × `depth`, tanh), optionally its truth as an expression in its
+    inputs (e.g. "0.1*(1 + 0.5*tanh((x - 0.5)/0.1))") that the run scores against, and a
+    smoothness penalty `regularization: {h1: c}` (`smoothing`)."""
 
     name: str
     inputs: List[str]
@@ -41,6 +42,7 @@ class FieldUnknown:
     truth: str | None = None
     width: int = 20
     depth: int = 3
+    regularization: dict | None = None  # {h1: c}: the smoothness term smooth_<name>
 
     def check(self, problem_inputs: Sequence[str], outputs: Sequence[str]) -> None:
         where = f"pde.unknowns.{self.name}"
@@ -69,6 +71,19 @@ class FieldUnknown:
             raise PinnFitError(f"{where}: width and depth of the field's network must be >= 1")
         if self.truth is not None:
             self.truth_function()  # refused now, not after the training
+        reg = dict(self.regularization or {})
+        bad = sorted(set(reg) - {"h1"})
+        if bad or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                          and math.isfinite(v) and v >= 0 for v in reg.values()):
+            raise PinnFitError(f"{where}.regularization={reg}: give {{h1: c}}, c >= 0, the "
+                               "weight of the smoothness term (docs/fields.md)")
+        self.regularization = reg
+
+    @property
+    def smoothing(self) -> float:
+        """c of the H¹ smoothness term c · mean Σ_i (L_i ∂_i f / |guess|)², L_i the domain's
+        width along input i (0: none)."""
+        return float((self.regularization or {}).get("h1", 0.0))
 
     def truth_function(self) -> Callable[..., np.ndarray]:
         """The truth as a numpy function of the field's inputs (in order), from the expression

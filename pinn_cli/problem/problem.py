@@ -94,7 +94,7 @@ class Problem:
                                    "with hi > lo")
         self.outputs = list(outputs)
         self.constants = dict(constants or {})
-        specs = {k: {a: b for a, b in _plain(v).items() if b is not None}
+        specs = {k: {a: b for a, b in _plain(v).items() if b is not None and b != {}}
                  for k, v in unknowns.items()}
         self.unknowns = [_scalar(k, v) for k, v in specs.items() if "field" not in v]
         # unknown fields (pinn_cli.problem.fields): outputs of networks of their own
@@ -260,7 +260,7 @@ class Problem:
 
 def _scalar(name, spec) -> Unknown:
     """A scalar unknown; keys only a field takes are refused, naming the key."""
-    only = sorted(set(spec) & {"width", "depth"})
+    only = sorted(set(spec) & {"width", "depth", "regularization"})
     if only:
         raise PinnFitError(f"pde.unknowns.{name}.{only[0]}: only an unknown field takes "
                            f"{only[0]}; declare the inputs it varies over with field: [x, ...], "
@@ -272,11 +272,13 @@ def _field(name, spec) -> FieldUnknown:
     """An unknown field; keys only a scalar takes are refused, naming the key."""
     spec = dict(spec)
     inputs = spec.pop("field")
-    other = sorted(set(spec) - {"guess", "transform", "scale", "truth", "width", "depth"})
+    other = sorted(set(spec) - {"guess", "transform", "scale", "truth", "width", "depth",
+                                "regularization"})
     if other:
         raise PinnFitError(f"pde.unknowns.{name}.{other[0]}: an unknown field does not take "
                            f"{other[0]}; it takes guess, transform (log or identity), scale, "
-                           "truth (an expression in its inputs), width and depth")
+                           "truth (an expression in its inputs), width, depth and "
+                           "regularization")
     if "guess" not in spec:
         raise PinnFitError(f"pde.unknowns.{name}.guess is missing: give the field's guess, "
                            "a constant it starts from")

@@ -31,6 +31,8 @@ class UnknownConf:
     transform: Transform = Transform.identity
     scale: float = 1.0
     bounds: Optional[List[float]] = None
+    # an unknown field's smoothness term, {h1: c} (before `field`, which shadows the function)
+    regularization: Dict[str, float] = field(default_factory=dict)
     # an unknown field: the inputs it varies over, e.g. [x, y], and its network's size
     field: Optional[List[str]] = None
     width: Optional[int] = None

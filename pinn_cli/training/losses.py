@@ -78,7 +78,8 @@ class Losses:
         self.kinds = {"data": "data"}
         for name, kind in [(e.name, "residual") for e in problem.residuals] + \
                           [(e.name, "condition") for e, _ in problem.conditions] + \
-                          [(p.name, "condition") for p in problem.periodic_losses]:
+                          [(p.name, "condition") for p in problem.periodic_losses] + \
+                          [(name, "condition") for name in self.smooth_terms()]:
             if name in self.kinds:
                 raise PinnFitError(f"loss term name '{name}' is used twice; give residuals and "
                                    "conditions distinct names, other than 'data' and "
@@ -283,6 +284,8 @@ class Losses:
         terms |= self._condition_terms(net, params)
         for p, x in self.periodic:
             terms[p.name] = self.periodic_mismatch(net, p, x)
+        for name, r in self.smooth_residuals(self.colloc_x).items():
+            terms[name] = sum(self._mean_square(c, "residual") for c in r.unbind(1))
         return self.ranks.total(terms)
 
     def _condition_terms(self, net, params) -> Dict[str, torch.Tensor]:
@@ -299,6 +302,24 @@ class Losses:
                 terms[eq.name] = self._mean_square(
                     self.problem.evaluate([eq], values, params)[eq.name], eq.name)
         return {eq.name: terms[eq.name] for eq, _, _ in self.conditions}
+
+    def smooth_terms(self) -> Dict[str, object]:
+        """{smooth_<field>: field} for each unknown field with an H¹ smoothness term."""
+        return {f"smooth_{f.name}": f for f in self.problem.fields if f.smoothing > 0}
+
+    def smooth_residuals(self, x) -> Dict[str, torch.Tensor]:
+        """Per smoothed field, its residuals (N, n_field_inputs) at x: √c L_i ∂_i f / |guess|,
+        whose squares' mean over the points, summed over i, is the term smooth_<field>."""
+        out = {}
+        for name, f in self.smooth_terms().items():
+            idx = [self.problem.inputs.index(i) for i in f.inputs]
+            vals = evaluate_fields(self.fields, x, [(f.name, (i,)) for i in idx],
+                                   self.fields.names, engine=self.engine)
+            widths = [self.problem.domain[i][1] - self.problem.domain[i][0] for i in f.inputs]
+            scale = math.sqrt(f.smoothing) / abs(f.guess or f.scale)
+            out[name] = torch.stack([vals[(f.name, (i,))] * w * scale
+                                     for i, w in zip(idx, widths)], 1)
+        return out
 
     def periodic_mismatch(self, net, p, x) -> torch.Tensor:
         """Σ over the fields and their derivatives p.needs of mean (value at lo − value at hi)²,

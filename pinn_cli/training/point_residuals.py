@@ -27,6 +27,10 @@ def point_residuals(losses, params, engine=None) -> List["PointGroup"]:
     for eq, x, needs in losses.conditions:
         groups.append(PointGroup([x], lambda net, x, eq=eq, needs=needs: problem.evaluate(
             [eq], named(net, x, needs), params)[eq.name][:, None], [eq.name]))
+    for name in losses.smooth_terms():
+        groups.append(PointGroup([losses.colloc_x], lambda net, x, name=name:
+                                 losses.smooth_residuals(x)[name],
+                                 [name] * len(losses.smooth_terms()[name].inputs)))
     for p, x in losses.periodic:
         n = len(x) // 2
 

@@ -100,6 +100,11 @@ def test_losses_take_the_field_from_its_network(float64):
     ({"a": {"field": ["x"], "guess": 1.0, "truth": "__import__('os')"}}, "the truth of field"),
     ({"k": {"guess": 1.0, "width": 10}}, "pde.unknowns.k.width"),
     ({"k": {"guess": 1.0, "truth": "1 + x"}}, "pde.unknowns.k.truth"),
+    ({"k": {"guess": 1.0, "regularization": {"h1": 1e-3}}}, "pde.unknowns.k.regularization"),
+    ({"a": {"field": ["x"], "guess": 1.0, "regularization": {"tv": 1e-3}}},
+     "pde.unknowns.a.regularization"),
+    ({"a": {"field": ["x"], "guess": 1.0, "regularization": {"h1": -1}}},
+     "pde.unknowns.a.regularization"),
 ])
 def test_bad_field_declarations_name_the_key(unknowns, key):
     with pytest.raises(PinnFitError) as err:
@@ -112,3 +117,26 @@ def test_field_truth_is_an_expression_in_its_inputs():
     f.truth = "0.1*(1 + 0.5*sin(pi*x)*y)"
     x, y = np.meshgrid(np.linspace(0, 1, 5), np.linspace(-1, 2, 4), indexing="ij")
     np.testing.assert_allclose(f.truth_function()(x, y), 0.1 * (1 + 0.5 * np.sin(np.pi * x) * y))
+
+
+def test_h1_smoothness_is_a_loss_term_of_its_own(float64):
+    p = _problem(unknowns={"a": {"field": ["x", "y"], "guess": 0.3, "transform": "log",
+                                 "regularization": {"h1": 0.01}}, "r": {"guess": 1.0}})
+    nets = _nets(p.fields)
+    x = _points()
+    losses = Losses(p, x[:0], torch.zeros(0, 1, dtype=torch.float64), ["u"], x, [],
+                    fields=nets)
+    assert losses.kinds["smooth_a"] == "condition"
+    grad = evaluate_fields(nets, x, [("a", (0,)), ("a", (1,))], ["a"])
+    # c mean over the points of (L_x a_x / guess)^2 + (L_y a_y / guess)^2; L_x = 1, L_y = 3
+    expected = 0.01 * ((grad[("a", (0,))] / 0.3).square().mean()
+                       + (3 * grad[("a", (1,))] / 0.3).square().mean())
+    from pinn_cli.model.nets import MLP
+
+    net = MLP([tuple(v) for v in INPUTS.values()], [0.0], [1.0], width=8, depth=2)
+    term = losses(net, {"r": torch.tensor(1.0, dtype=torch.float64)})["smooth_a"]
+    torch.testing.assert_close(term, expected)
+    # its per-point residuals (the NTK weighting's) give the same loss
+    from pinn_cli.training.point_residuals import point_residuals
+    (group,) = [g for g in point_residuals(losses, {}) if g.columns[0] == "smooth_a"]
+    torch.testing.assert_close(group.fn(None, x).square().mean(0).sum(), expected)
