@@ -33,6 +33,18 @@ def png(fig, alt="plot") -> str:
             f'{base64.b64encode(buffer.getvalue()).decode("ascii")}">')
 
 
+def png_file(path, alt="plot", limit: int = 5_000_000) -> str:
+    """A PNG file as an <img> holding it; "" for a file that is missing, larger than `limit`
+    bytes or not a PNG (its bytes are only base64-encoded, never interpreted)."""
+    try:
+        data = Path(path).read_bytes() if Path(path).stat().st_size <= limit else b""
+    except OSError:
+        return ""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ""
+    return f'<img alt="{e(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
+
+
 def table(head, rows) -> str:
     """A table of escaped text; a cell given as Raw is written as it is (a link)."""
     cell = lambda tag, c: f"<{tag}>{c if isinstance(c, Raw) else e(c)}</{tag}>"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from pinn_cli.io.html import e, num, png, table, write_page
+from pinn_cli.io.html import e, num, png, png_file, table, write_page
 from pinn_cli.io.record import read_csv
 from pinn_cli.io.runs import Unreadable, guarded
 
@@ -31,6 +31,7 @@ FILES = {
     "identifiability.json": "the classical fit, the Cramér–Rao bound, warnings and verdicts",
     "sensitivity.png": "|k ∂u/∂k| at each observation",
     "profile.png": "each unknown's profile and its 95 % interval",
+    "fields": "each unknown field on a grid (NAME.h5) and its picture (NAME.png)",
     "grad_hist.png": "each loss term's gradient histogram at each phase end, a panel per term",
     "report.html": "this page",
 }
@@ -163,6 +164,25 @@ def _weights(plt, grads, summary) -> str:
     return out
 
 
+def _fields(run_dir, summary) -> str:
+    """The unknown fields: error, where the equations see them, their pictures."""
+    fields = summary.get("fields")
+    if not isinstance(fields, dict):
+        return ""
+    rows, pictures = [], ""
+    for name, f in fields.items():
+        f = f if isinstance(f, dict) else {}
+        err, seen = f.get("rel_l2"), f.get("constrained_fraction")
+        rows.append((name, ", ".join(map(str, f.get("inputs") or [])),
+                     f"{100 * err:.3g} %" if isinstance(err, float) else "",
+                     str(f.get("truth") or ""),
+                     f"{100 * seen:.0f} %" if isinstance(seen, float) else "",
+                     str(f.get("verdict") or "")))
+        pictures += png_file(run_dir / "fields" / f"{Path(str(name)).name}.png", f"field {name}")
+    return table(("field", "inputs", "relative L2 error", "truth", "seen by the equations",
+                  "verdict"), rows) + pictures
+
+
 def _verdicts(summary) -> str:
     idf = summary.get("identifiability")
     if not isinstance(idf, dict):
@@ -201,6 +221,7 @@ def write_report(run_dir, points=None, inputs=()) -> Path:
         ("Problem", _problem((config or {}).get("pde"))),
         ("Data", _data(plt, points, list(inputs), config)),
         ("Unknowns", _unknowns(plt, logs["params.csv"], summary)),
+        *([("Unknown fields", _fields(run_dir, summary))] if summary.get("fields") else []),
         ("Losses", _losses(plt, logs["losses.csv"])),
         ("Loss weights", _weights(plt, logs["grad_norms.csv"], summary)),
         ("Identifiability", _verdicts(summary)),

@@ -43,6 +43,8 @@ def test_field_is_recovered_written_and_scored_against_the_files_truth(tmp_path)
     assert sens.max() == pytest.approx(1.0) and sens.min() >= 0
     assert 0 < field["constrained_fraction"] <= 1 and field["verdict"].startswith("D(x): ")
     assert (run / "fields" / "D.png").stat().st_size > 0
+    page = (run / "report.html").read_text()
+    assert "Unknown fields" in page and '<img alt="field D" src="data:image/png;base64,' in page
     # the field's network is checkpointed with the unknowns, so a resume continues it
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     assert "fields.nets.0.head.weight" in state["unknowns"]
