@@ -89,21 +89,21 @@ def test_killed_field_run_resumes_to_the_uninterrupted_field(tmp_path):
         pytest.approx(summary(tmp_path / "full")["fields"]["D"]["rel_l2"], rel=1e-6)
 
 
-@pytest.mark.slow
-def test_default_run_recovers_the_shipped_field(tmp_path):
-    r = run_cli(["pde=diffusion1d_field", "plots=false"], tmp_path)
-    assert r.returncode == 0, r.stdout + r.stderr
-    field = summary(run_dirs(tmp_path / "outputs")[0])["fields"]["D"]
-    # measured 3.0 % (seed 0, 90 s); the guess D = 0.2 is 100 % off
-    assert field["rel_l2"] < 0.05
+# pde -> (field, tolerance on its relative L2 error, the share of its domain the equations see):
+# diffusion1d_field measured 3.0 % (seed 0, 90 s; the guess D = 0.2 is 100 % off), seen
+# everywhere; poisson2d_field 0.75 % (101 s; the guess a = 1 is 132 % off), where u, grad u and
+# its Laplacian vanish at the corners, so not all of the square is seen.
+DEFAULTS = {"diffusion1d_field": ("D", 0.05, (1.0, 1.0)),
+            "conductivity_map": ("a", 0.02, (0.5, 0.99))}
 
 
 @pytest.mark.slow
-def test_default_run_recovers_the_conductivity_map_and_flags_the_corners(tmp_path):
-    r = run_cli(["pde=poisson2d_field", "plots=false"], tmp_path)
+@pytest.mark.parametrize("case", DEFAULTS)
+def test_default_run_recovers_the_shipped_field(case, tmp_path):
+    pde = "poisson2d_field" if case == "conductivity_map" else case
+    name, tol, (lo, hi) = DEFAULTS[case]
+    r = run_cli([f"pde={pde}", "plots=false"], tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
-    field = summary(run_dirs(tmp_path / "outputs")[0])["fields"]["a"]
-    # measured 0.75 % (seed 0, 101 s); the guess a = 1 is 132 % off
-    assert field["rel_l2"] < 0.02
-    # u, grad u and its Laplacian vanish at the corners: not all of the square is seen
-    assert 0.5 < field["constrained_fraction"] < 1
+    field = summary(run_dirs(tmp_path / "outputs")[0])["fields"][name]
+    assert field["rel_l2"] < tol
+    assert lo <= field["constrained_fraction"] <= hi
