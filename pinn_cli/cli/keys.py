@@ -39,7 +39,8 @@ def unknown_key(key: str, node: DictConfig, settings) -> str:
     near = difflib.get_close_matches(leaf, settings, n=1)
     prefix = where + "." if where else ""
     hint = f"did you mean {prefix}{near[0]}?" if near else \
-        f"its settings are {', '.join(prefix + k for k in settings)}"
+        f"its settings are {', '.join(prefix + k for k in settings)}" if settings else \
+        f"it is an empty mapping: add a new key with +{key}=VALUE"
     owner = f"{where}{_option(node, where)}" if where else "the top-level config"
     return f"{key} is not a setting of {owner}; {hint}"
 

@@ -65,9 +65,9 @@ def _squared_sensitivity(problem, losses, net, params, field, x_np) -> np.ndarra
                if (problem.derivative_symbol(s.name) or (s.name, ()))[0] == field.name]
         if not own:
             continue
-        needs = [d for d in eq.needs]
         with torch.no_grad():
-            named = losses._named(net, x, needs) | {k: v.detach() for k, v in params.items()}
+            named = losses.named_values(net, x, eq.needs) \
+                | {k: v.detach() for k, v in params.items()}
         named |= problem.constants
         args = [s.name for s in sorted(eq.expr.free_symbols, key=lambda s: s.name)]
         a = named[field.name].detach().abs().double().cpu().numpy()

@@ -42,7 +42,8 @@ def png_file(path, alt="plot", limit: int = 5_000_000) -> str:
         return ""
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         return ""
-    return f'<img alt="{e(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img alt="{e(alt)}" src="data:image/png;base64,{encoded}">'
 
 
 def table(head, rows) -> str:

@@ -56,7 +56,8 @@ class FieldUnknown:
         if bad or not self.inputs or len(set(self.inputs)) < len(self.inputs):
             raise PinnFitError(f"{where}.field={list(self.inputs)}: list the inputs the field "
                                f"depends on, each once, from the problem's inputs "
-                               f"{list(problem_inputs)}" + (f"; {bad} are not inputs" if bad else ""))
+                               f"{list(problem_inputs)}"
+                               + (f"; {bad} are not inputs" if bad else ""))
         self.inputs = sorted(self.inputs, key=list(problem_inputs).index)
         if self.transform not in FIELD_TRANSFORMS:
             raise PinnFitError(f"{where}.transform={self.transform!r}: a field takes log "

@@ -234,7 +234,7 @@ class Losses:
             self.causal_epsilon)
         return terms
 
-    def _named(self, net, x, needs, engine=None):
+    def named_values(self, net, x, needs, engine=None):
         """{name: tensor (N,)}: the inputs, and the fields and derivatives `needs` at x, those
         of the solution from `net`, those of unknown fields from their networks."""
         engine, outputs = engine or self.engine, self.problem.outputs
@@ -270,7 +270,7 @@ class Losses:
 
     def terms(self, net, params) -> Dict[str, torch.Tensor]:
         """{term: scalar loss} at the network and the unknowns' physical values `params`."""
-        named = self._named(net, self.colloc_x, self.residual_needs)
+        named = self.named_values(net, self.colloc_x, self.residual_needs)
         if self.residual_at_observations:
             fit = torch.stack([named[f][len(self.colloc_x) - len(self.obs_x):]
                                for f in self.obs_fields], 1)
@@ -294,7 +294,7 @@ class Losses:
         terms = {}
         for needs, members in self.condition_groups.items():
             xs = [self.conditions[i][1] for i in members]
-            named = self._named(net, torch.cat(xs), list(needs))
+            named = self.named_values(net, torch.cat(xs), list(needs))
             parts = {k: v.split([len(x) for x in xs]) for k, v in named.items()}
             for j, i in enumerate(members):
                 eq = self.conditions[i][0]

@@ -14,7 +14,7 @@ def point_residuals(losses, params, engine=None) -> List["PointGroup"]:
     mean of r_i² over points and columns (data), over points (residuals, conditions), or
     the sum over columns of the mean over points (periodic); causal weights aside."""
     problem, engine = losses.problem, engine or losses.engine
-    named = lambda net, x, needs: losses._named(net, x, needs, engine)
+    named = lambda net, x, needs: losses.named_values(net, x, needs, engine)
 
     cols, eqs = losses.obs_cols, problem.residuals
     roots = torch.tensor([losses.residual_roots.get(e.name, 1.0) for e in eqs],

@@ -51,10 +51,10 @@ def test_field_is_recovered_written_and_scored_against_the_files_truth(tmp_path)
     assert json.loads((run / "identifiability.json").read_text())["classical"]["skipped"]
 
 
+# the other bad declarations' messages: tests/unit/problem/test_unknown_fields.py
 @pytest.mark.parametrize("override, key", [
     ("pde.unknowns.D.field=[z]", "pde.unknowns.D.field"),
     ("+pde.unknowns.D.bounds=[0.01,1]", "pde.unknowns.D.bounds"),
-    ("pde.unknowns.D.transform=scaled", "pde.unknowns.D.transform"),
 ])
 def test_bad_field_declaration_is_one_message(override, key, tmp_path):
     r = run_cli(["pde=diffusion1d_field", override], tmp_path)
@@ -72,6 +72,7 @@ def test_field_named_like_a_solution_field_is_refused_in_the_users_yaml(tmp_path
     assert "pde.unknowns.u: 'u' is already a solution field" in r.stderr + r.stdout
 
 
+@pytest.mark.slow  # two runs of 9 s: in CI's short slow form
 def test_killed_field_run_resumes_to_the_uninterrupted_field(tmp_path):
     args = ["pde=diffusion1d_field", *RESUME_RUN]
     assert run_cli(args + ["hydra.run.dir=full"], tmp_path).returncode == 0

@@ -30,6 +30,9 @@ def _refused(r, message, tmp_path):
                                  "mean collocation.n_points?"),
     (["pde.reference.truth.kk=0.2"], "did you mean pde.reference.truth.k?"),
     (["sed=1"], "sed is not a setting of the top-level config; did you mean seed?"),
+    (["pde=diffusion1d_field", "pde.unknowns.D.regularization.h1=1e-4"],
+     "pde.unknowns.D.regularization.h1 is not a setting of pde.unknowns.D.regularization; it is "
+     "an empty mapping: add a new key with +pde.unknowns.D.regularization.h1=VALUE"),
 ])
 def test_mistyped_setting_names_the_nearest_one(tmp_path, args, message):
     _refused(run_cli(args, tmp_path), message, tmp_path)
