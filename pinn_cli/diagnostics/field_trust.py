@@ -65,9 +65,9 @@ def _squared_sensitivity(problem, losses, net, params, field, x_np) -> np.ndarra
                if (problem.derivative_symbol(s.name) or (s.name, ()))[0] == field.name]
         if not own:
             continue
-        with torch.no_grad():
-            named = losses.named_values(net, x, eq.needs) \
-                | {k: v.detach() for k, v in params.items()}
+        # with gradients on: the autograd engine (orders above 2) differentiates the net
+        named = {k: v.detach() for k, v in losses.named_values(net, x, eq.needs).items()} \
+            | {k: v.detach() for k, v in params.items()}
         named |= problem.constants
         args = [s.name for s in sorted(eq.expr.free_symbols, key=lambda s: s.name)]
         a = named[field.name].detach().abs().double().cpu().numpy()

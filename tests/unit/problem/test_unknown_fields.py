@@ -140,3 +140,28 @@ def test_h1_smoothness_is_a_loss_term_of_its_own(float64):
     from pinn_cli.training.point_residuals import point_residuals
     (group,) = [g for g in point_residuals(losses, {}) if g.columns[0] == "smooth_a"]
     torch.testing.assert_close(group.fn(None, x).square().mean(0).sum(), expected)
+
+
+def test_sensitivity_names_where_the_equations_cannot_see_the_field(float64):
+    """u = relu(x - 1/2)^3 e^-t: u_x = u_xx = 0 for x < 1/2, where D(x) in (D u_x)_x is free."""
+    from pinn_cli.diagnostics.field_trust import field_sensitivity
+
+    p = Problem(name="p", inputs={"x": [0.0, 1.0], "t": [0.0, 1.0]}, outputs=["u"],
+                unknowns={"D": {"field": ["x"], "guess": 0.1, "transform": "log"}},
+                residuals={"pde": "u_t - (D*u_xx + D_x*u_x)"})
+    nets = FieldNets(p.fields, p.inputs, p.domain)
+    x = torch.rand(50, 2, dtype=torch.float64)
+    losses = Losses(p, x[:0], torch.zeros(0, 1, dtype=torch.float64), ["u"], x, [],
+                    fields=nets)
+
+    class Half(torch.nn.Module):
+        def forward(self, z):
+            return (torch.relu(z[:, 0] - 0.5) ** 3 * torch.exp(-z[:, 1]))[:, None]
+
+    entry = field_sensitivity(p, losses, Half(), {})["D"]
+    assert entry["map"].max() == pytest.approx(1.0) and entry["map"][:100].max() == 0
+    (weak,) = entry["weak_regions"]
+    assert weak[0] == 0.0 and 0.5 <= weak[1] < 0.75
+    assert 0.25 < entry["constrained_fraction"] < 0.5
+    assert "elsewhere (x in [0, " in entry["verdict"] and "not determined by the data" in \
+        entry["verdict"]
