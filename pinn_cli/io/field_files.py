@@ -3,8 +3,6 @@ its inputs, with the truth where known), `fields/<name>.png`, and their summary:
 L2 error against the truth and where the data constrain the field (its sensitivity,
 pinn_cli.diagnostics.field_trust)."""
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict
 
@@ -13,6 +11,7 @@ import numpy as np
 import torch
 
 from pinn_cli.errors import PinnFitError
+from pinn_cli.io.record import atomic_write
 from pinn_cli.problem.fields import expression_function
 
 log = logging.getLogger("pinn-fit")
@@ -92,17 +91,13 @@ def write_fields(run_dir: Path, problem, fields, data_file: str, trust=None,
 
 
 def _write(path: Path, datasets, attrs) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".h5.tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    def write(tmp):
         with h5py.File(tmp, "w") as h5:
             for k, v in datasets.items():
                 h5[k] = np.asarray(v, dtype=np.float64)
             h5.attrs.update(attrs)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+
+    atomic_write(path, write)
 
 
 def _plot(path: Path, field, axes, data) -> None:

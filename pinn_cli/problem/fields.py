@@ -149,13 +149,12 @@ class FieldNets(nn.Module):
             n1 = [d1[own1.index(cols.index(i))] if i in cols else zero for i in first]
             n2 = [d2[own2.index((cols.index(i), cols.index(j)))]
                   if i in cols and j in cols else zero for i, j in second]
+            a = self._transform(f, v)
             if f.transform == "log":
-                a = self._transform(f, v)
                 n2 = [a * (d + n1[first.index(i)] * n1[first.index(j)])
                       for d, (i, j) in zip(n2, second)]
                 n1 = [a * d for d in n1]
             else:
-                a = self._transform(f, v)
                 n1, n2 = [f.scale * d for d in n1], [f.scale * d for d in n2]
             values.append(a)
             d1s.append(torch.stack(n1) if n1 else v.new_zeros(0, *v.shape))

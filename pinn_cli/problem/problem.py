@@ -134,7 +134,7 @@ class Problem:
     @property
     def field_names(self) -> List[str]:
         """The unknown fields' names (pde.unknowns entries with `field`)."""
-        return [f.name for f in getattr(self, "fields", [])]
+        return [f.name for f in self.fields]
 
     @property
     def periodic_losses(self) -> List[Periodic]:
